@@ -1,0 +1,3 @@
+from leadwell.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""Users, memberships, passwords, sessions, CSRF and API tokens."""

@@ -1,0 +1,357 @@
+"""The ``leadwell`` command. Verbs mirror the service functions; exit 0 done, 1 failed, 2 bad input."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import secrets
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from enum import StrEnum
+from typing import Annotated, Any
+
+import typer
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
+
+from leadwell.auth import accounts
+from leadwell.config import Settings, load_settings
+from leadwell.db.migrate import current_revision, head_revision, upgrade
+from leadwell.db.models import ApiToken, Membership, User, Workspace
+from leadwell.db.session import Database, stored_secret_key
+from leadwell.errors import LeadwellError
+
+app = typer.Typer(
+    help="leadwell: from a flood of contacts to qualified sales conversations.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+user_app = typer.Typer(help="People who log in.", no_args_is_help=True)
+workspace_app = typer.Typer(help="Workspaces (one per business).", no_args_is_help=True)
+token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
+app.add_typer(user_app, name="user")
+app.add_typer(workspace_app, name="workspace")
+app.add_typer(token_app, name="token")
+
+DatabaseUrl = Annotated[
+    str | None,
+    typer.Option(
+        "--database-url",
+        envvar="LEADWELL_DATABASE_URL",
+        help="Database URL; default sqlite:///leadwell.db.",
+        show_envvar=True,
+    ),
+]
+WorkspaceOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--workspace", "-w", envvar="LEADWELL_WORKSPACE", help="Workspace slug (or id).", show_envvar=True
+    ),
+]
+
+
+class Format(StrEnum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+FormatOpt = Annotated[Format, typer.Option("--format", help="Output format.")]
+
+
+class Failure(Exception):
+    """A failure that is not the user's input: exit code 1."""
+
+
+def fail(message: str, code: int) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+@contextmanager
+def reporting() -> Iterator[None]:
+    """Turn domain errors into messages and exit codes instead of tracebacks."""
+    try:
+        yield
+    except LeadwellError as error:
+        fail(error.detail, 2)
+    except ValidationError as error:
+        first = error.errors()[0]
+        fail(f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}", 2)
+    except (Failure, OperationalError) as error:
+        fail(str(error).splitlines()[0], 1)
+
+
+def settings_for(database_url: str | None, **overrides: Any) -> Settings:
+    return load_settings(database_url=database_url, **overrides)
+
+
+def open_db(database_url: str | None, migrate: bool = False) -> Database:
+    """The configured database; refuses to touch one whose schema is missing or old unless migrating."""
+    db = Database(settings_for(database_url).database_url)
+    if migrate:
+        upgrade(db)
+    elif current_revision(db) != head_revision(db):
+        raise Failure(
+            f"the database {db.engine.url!r} is not initialised or is out of date: run `leadwell init`"
+        )
+    return db
+
+
+def require_workspace(workspace: str | None) -> str:
+    if not workspace:
+        raise LeadwellError("--workspace: say which workspace (slug), or set LEADWELL_WORKSPACE", "workspace")
+    return workspace
+
+
+def emit(rows: Sequence[dict[str, Any]], output: Format) -> None:
+    """Print data rows as an aligned table, CSV or JSON."""
+    if output is Format.json:
+        typer.echo(json.dumps(list(rows), indent=2, default=str))
+        return
+    if not rows:
+        if output is Format.table:
+            typer.echo("(none)")
+        return
+    columns = list(rows[0])
+    if output is Format.csv:
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, columns, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        typer.echo(buffer.getvalue(), nl=False)
+        return
+    widths = {
+        c: max(len(c), *(len(str(row[c] if row[c] is not None else "")) for row in rows)) for c in columns
+    }
+    typer.echo("  ".join(c.ljust(widths[c]) for c in columns))
+    for row in rows:
+        typer.echo("  ".join(str(row[c] if row[c] is not None else "").ljust(widths[c]) for c in columns))
+
+
+@app.command()
+def init(database_url: DatabaseUrl = None, workspace: WorkspaceOpt = None) -> None:
+    """Create or upgrade the schema; store a generated secret key; optionally create a workspace."""
+    with reporting():
+        settings = settings_for(database_url)
+        db = open_db(database_url, migrate=True)
+        if settings.secret_key is None:
+            stored_secret_key(db)
+        if workspace:
+            with db.session() as session:
+                if session.scalar(select(Workspace.id).where(Workspace.slug == workspace)) is None:
+                    accounts.create_workspace(session, workspace, slug=workspace)
+        typer.echo(f"database ready at revision {current_revision(db)}: {db.engine.url.render_as_string()}")
+
+
+@app.command()
+def serve(
+    database_url: DatabaseUrl = None,
+    workspace: WorkspaceOpt = None,
+    host: Annotated[str | None, typer.Option(help="Listen address (default 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(help="Listen port (default 8000).")] = None,
+) -> None:
+    """Run the web app and API. On SQLite the schema is brought up to date first."""
+    import uvicorn
+
+    from leadwell.web.app import create_app
+
+    with reporting():
+        settings = settings_for(database_url, host=host, port=port)
+        embedded = settings.database_url.startswith("sqlite")
+        # The embedded default is one process and one file: migrating here keeps it one command.
+        # On PostgreSQL, migrations are a deploy step (`leadwell init`), never a side effect of starting.
+        db = open_db(database_url, migrate=embedded)
+        application = create_app(settings, db)
+    typer.echo(f"leadwell serving on http://{settings.host}:{settings.port}  (Ctrl-C stops)")
+    uvicorn.run(application, host=settings.host, port=settings.port, log_level="info", proxy_headers=False)
+
+
+@app.command()
+def demo(
+    database_url: DatabaseUrl = None,
+    workspace: WorkspaceOpt = None,
+    seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same data.")] = 7,
+    contacts: Annotated[int, typer.Option(min=10, max=200_000, help="How many contacts.")] = 3000,
+    serve_after: Annotated[
+        bool, typer.Option("--serve/--no-serve", help="Start the web app afterwards.")
+    ] = False,
+) -> None:
+    """Create a realistic demo workspace (idempotent: an existing one is kept) and print its login."""
+    from leadwell.demo import DEMO_EMAIL, DEMO_PASSWORD, build_demo
+
+    slug = workspace or "demo"
+    with reporting():
+        db = open_db(database_url, migrate=True)
+        with db.session() as session:
+            exists = session.scalar(select(Workspace.id).where(Workspace.slug == slug)) is not None
+        if exists:
+            typer.echo(f"demo workspace {slug!r} already exists; keeping it")
+        else:
+            typer.echo(f"building demo workspace {slug!r} with {contacts} contacts (seed {seed})…")
+            result = build_demo(db, seed=seed, contacts=contacts, slug=slug)
+            typer.echo(
+                f"  {result.contacts} contacts, {result.organizations} organizations, "
+                f"{result.events} events, {result.deals} deals"
+            )
+    typer.echo(f"log in at http://127.0.0.1:8000 as {DEMO_EMAIL} / {DEMO_PASSWORD}")
+    if serve_after:
+        serve(database_url=database_url, workspace=workspace, host=None, port=None)
+
+
+def _password(password: str | None) -> tuple[str, bool]:
+    """The given password, a prompt on a terminal, or a generated one (printed once)."""
+    if password:
+        return password, False
+    if sys.stdin.isatty():
+        return typer.prompt("Password", hide_input=True, confirmation_prompt=True), False
+    return secrets.token_urlsafe(12), True
+
+
+@user_app.command("add")
+def user_add(
+    email: str,
+    database_url: DatabaseUrl = None,
+    workspace: WorkspaceOpt = None,
+    name: Annotated[str, typer.Option(help="Display name.")] = "",
+    role: Annotated[str, typer.Option(help="owner, marketer or sales.")] = "owner",
+    password: Annotated[
+        str | None,
+        typer.Option(
+            envvar="LEADWELL_USER_PASSWORD", help="Password; prompted on a terminal, generated otherwise."
+        ),
+    ] = None,
+) -> None:
+    """Create a user (or reuse an existing one) and give them ROLE in --workspace."""
+    with reporting():
+        db = open_db(database_url)
+        with db.session() as session:
+            user = accounts.find_user(session, email)
+            generated = False
+            if user is None:
+                secret, generated = _password(password)
+                user = accounts.create_user(session, email, secret, name)
+            if workspace:
+                accounts.add_member(session, accounts.find_workspace(session, workspace), user, role)
+            typer.echo(f"user {user.email}" + (f" is {role} of {workspace}" if workspace else ""))
+            if generated:
+                typer.echo(f"generated password (shown once): {secret}")
+
+
+@user_app.command("list")
+def user_list(
+    database_url: DatabaseUrl = None, workspace: WorkspaceOpt = None, output: FormatOpt = Format.table
+) -> None:
+    """Users, with their role when --workspace is given."""
+    with reporting():
+        db = open_db(database_url)
+        with db.session() as session:
+            if workspace:
+                ws = accounts.find_workspace(session, workspace)
+                pairs = session.execute(
+                    select(User, Membership.role)
+                    .join(Membership)
+                    .where(Membership.workspace_id == ws.id)
+                    .order_by(User.email)
+                ).all()
+                rows = [{"email": u.email, "name": u.name, "role": role} for u, role in pairs]
+            else:
+                users = session.scalars(select(User).order_by(User.email))
+                rows = [
+                    {"email": u.email, "name": u.name, "created_at": u.created_at.isoformat()} for u in users
+                ]
+        emit(rows, output)
+
+
+@workspace_app.command("add")
+def workspace_add(
+    name: str,
+    database_url: DatabaseUrl = None,
+    workspace: WorkspaceOpt = None,
+    slug: Annotated[str | None, typer.Option(help="Short name for --workspace; derived from NAME.")] = None,
+) -> None:
+    """Create a workspace."""
+    with reporting():
+        db = open_db(database_url)
+        with db.session() as session:
+            created = accounts.create_workspace(session, name, slug or workspace)
+            typer.echo(f"workspace {created.slug} ({created.name})")
+
+
+@workspace_app.command("list")
+def workspace_list(
+    database_url: DatabaseUrl = None, workspace: WorkspaceOpt = None, output: FormatOpt = Format.table
+) -> None:
+    """All workspaces."""
+    with reporting():
+        db = open_db(database_url)
+        with db.session() as session:
+            found = session.scalars(select(Workspace).order_by(Workspace.slug))
+            rows = [
+                {"slug": w.slug, "name": w.name, "created_at": w.created_at.isoformat()}
+                for w in found
+                if not workspace or w.slug == workspace
+            ]
+        emit(rows, output)
+
+
+@token_app.command("create")
+def token_create(
+    database_url: DatabaseUrl = None,
+    workspace: WorkspaceOpt = None,
+    name: Annotated[str, typer.Option(help="What the token is for.")] = "api",
+    scope: Annotated[
+        list[str] | None, typer.Option("--scope", help="read and/or write (default both).")
+    ] = None,
+) -> None:
+    """Create an API token for --workspace; the secret is printed once."""
+    with reporting():
+        db = open_db(database_url)
+        with db.session() as session:
+            ws = accounts.find_workspace(session, require_workspace(workspace))
+            _token, secret = accounts.create_token(session, ws, name, tuple(scope or accounts.SCOPES))
+        typer.echo(secret)
+
+
+@token_app.command("list")
+def token_list(
+    database_url: DatabaseUrl = None, workspace: WorkspaceOpt = None, output: FormatOpt = Format.table
+) -> None:
+    """Tokens of --workspace (never their secrets)."""
+    with reporting():
+        db = open_db(database_url)
+        with db.session() as session:
+            ws = accounts.find_workspace(session, require_workspace(workspace))
+            tokens = session.scalars(
+                select(ApiToken).where(ApiToken.workspace_id == ws.id).order_by(ApiToken.id)
+            )
+            rows = [
+                {
+                    "id": t.id,
+                    "name": t.name,
+                    "prefix": t.prefix,
+                    "scopes": " ".join(t.scopes),
+                    "revoked": bool(t.revoked_at),
+                }
+                for t in tokens
+            ]
+        emit(rows, output)
+
+
+@token_app.command("revoke")
+def token_revoke(token_id: int, database_url: DatabaseUrl = None, workspace: WorkspaceOpt = None) -> None:
+    """Revoke a token of --workspace by the id `token list` shows."""
+    with reporting():
+        db = open_db(database_url)
+        with db.session() as session:
+            ws = accounts.find_workspace(session, require_workspace(workspace))
+            accounts.revoke_token(session, ws.id, token_id)
+        typer.echo(f"token {token_id} revoked")
+
+
+def main() -> None:
+    """Console entry point."""
+    app()

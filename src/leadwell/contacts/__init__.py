@@ -1,0 +1,1 @@
+"""People and organizations: validation, storage, search."""

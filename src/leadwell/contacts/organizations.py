@@ -1,0 +1,87 @@
+"""Service functions for organizations."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from leadwell.contacts import fields as clean
+from leadwell.contacts.schemas import OrganizationCreate, OrganizationFields, OrganizationUpdate
+from leadwell.db.models import Organization
+from leadwell.db.types import utcnow
+from leadwell.errors import Conflict, NotFound
+from leadwell.pagination import Page, newest_first, page_of
+
+
+def get_organization(session: Session, workspace_id: int, organization_id: int) -> Organization:
+    organization = session.scalar(
+        select(Organization).where(
+            Organization.id == organization_id, Organization.workspace_id == workspace_id
+        )
+    )
+    if organization is None:
+        raise NotFound("organization: no such organization in this workspace", field="organization")
+    return organization
+
+
+def _apply(session: Session, organization: Organization, data: OrganizationFields) -> None:
+    given = data.model_fields_set
+    if "name" in given and data.name:
+        organization.name = data.name
+    if "domain" in given:
+        domain = clean.clean_domain(data.domain)
+        if domain:
+            taken = session.scalar(
+                select(Organization.id).where(
+                    Organization.workspace_id == organization.workspace_id,
+                    Organization.domain == domain,
+                    Organization.id != organization.id if organization.id else True,
+                )
+            )
+            if taken is not None:
+                raise Conflict(f"domain: another organization has {domain}", field="domain")
+        organization.domain = domain
+    for name in ("employees", "industry"):
+        if name in given:
+            setattr(organization, name, getattr(data, name))
+    if "country" in given:
+        organization.country = clean.clean_country(data.country)
+    if "custom" in given:
+        organization.custom = clean.clean_custom(data.custom or {})
+
+
+def create_organization(session: Session, workspace_id: int, data: OrganizationCreate) -> Organization:
+    organization = Organization(workspace_id=workspace_id, name=data.name, custom={})
+    _apply(session, organization, data)
+    session.add(organization)
+    session.flush()
+    return organization
+
+
+def update_organization(
+    session: Session, workspace_id: int, organization_id: int, data: OrganizationUpdate
+) -> Organization:
+    organization = get_organization(session, workspace_id, organization_id)
+    _apply(session, organization, data)
+    organization.updated_at = utcnow()
+    session.flush()
+    return organization
+
+
+def delete_organization(session: Session, workspace_id: int, organization_id: int) -> None:
+    """Delete an organization; its people stay, unlinked."""
+    session.delete(get_organization(session, workspace_id, organization_id))
+    session.flush()
+
+
+def list_organizations(
+    session: Session, workspace_id: int, q: str | None, cursor: str | None, limit: int
+) -> Page[Organization]:
+    query = select(Organization).where(Organization.workspace_id == workspace_id)
+    if q:
+        pattern = f"%{q.strip().lower()}%"
+        query = query.where(
+            or_(func.lower(Organization.name).like(pattern), Organization.domain.like(pattern))
+        )
+    rows = session.scalars(newest_first(query, Organization.id, cursor, limit)).all()
+    return page_of(rows, limit, lambda organization: organization.id)

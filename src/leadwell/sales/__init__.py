@@ -1,0 +1,1 @@
+"""Deals and pipeline (the call queue and tasks come later)."""

@@ -1,0 +1,127 @@
+"""The application factory: one FastAPI app serving pages, the JSON API and static files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.middleware.sessions import SessionMiddleware
+
+from leadwell import __version__
+from leadwell.auth import pages as auth_pages
+from leadwell.config import Settings
+from leadwell.contacts import api as contacts_api
+from leadwell.db.migrate import current_revision, head_revision
+from leadwell.db.session import Database, stored_secret_key
+from leadwell.events import api as events_api
+from leadwell.ids import IdCodec
+from leadwell.sales import api as sales_api
+from leadwell.web.deps import App, LoginRequired
+from leadwell.web.problems import BodySizeLimit, install_problem_handlers
+from leadwell.web.ratelimit import RateLimiter
+
+STATIC = Path(__file__).parent / "static"
+SESSION_MAX_AGE = 14 * 24 * 3600
+
+
+class SchemaOutOfDate(RuntimeError):
+    """The database has no schema yet, or an older one than this code needs."""
+
+
+def _secret(settings: Settings, db: Database) -> str:
+    if settings.secret_key is not None:
+        return settings.secret_key.get_secret_value()
+    secret = stored_secret_key(db)
+    assert secret is not None
+    return secret
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    if app.openapi_schema is None:
+        schema = get_openapi(
+            title="leadwell API",
+            version=__version__,
+            routes=app.routes,
+            description="Contacts, organizations, events and deals. "
+            "Authenticate with `Authorization: Bearer <token>` (`leadwell token create`).",
+        )
+        schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = {
+            "type": "object",
+            "description": "RFC 9457 problem details; `errors` names each field at fault.",
+            "properties": {
+                "type": {"type": "string"},
+                "title": {"type": "string"},
+                "status": {"type": "integer"},
+                "detail": {"type": "string"},
+                "errors": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
+                    },
+                },
+            },
+            "required": ["title", "status", "detail"],
+        }
+        schema["components"]["securitySchemes"] = {"bearer": {"type": "http", "scheme": "bearer"}}
+        schema["security"] = [{"bearer": []}]
+        app.openapi_schema = schema
+    return app.openapi_schema
+
+
+def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
+    """Build the web application for ``settings`` (its database must already be migrated)."""
+    db = db or Database(settings.database_url)
+    if current_revision(db) != head_revision(db):
+        raise SchemaOutOfDate(f"the database at {db.engine.url!r} is not up to date: run `leadwell init`")
+    secret = _secret(settings, db)
+    app = FastAPI(
+        title="leadwell",
+        version=__version__,
+        openapi_url="/api/v1/openapi.json",
+        docs_url="/api/v1/docs",
+        redoc_url=None,
+    )
+    app.state.leadwell = App(settings=settings, db=db, codec=IdCodec(secret), secret_key=secret)
+    app.state.login_limiter = RateLimiter(settings.login_attempts_per_minute)
+    install_problem_handlers(app)
+
+    @app.exception_handler(LoginRequired)
+    def _to_login(request: Request, _error: LoginRequired) -> Response:
+        return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+
+    for router in (contacts_api.router, events_api.router, sales_api.router):
+        app.include_router(router)
+    for module in _page_modules():
+        app.include_router(module.router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=secret,
+        max_age=SESSION_MAX_AGE,
+        same_site="lax",
+        session_cookie="leadwell_session",
+    )
+    app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    return app
+
+
+def _page_modules() -> list[Any]:
+    """Routers of server-rendered pages, one module per domain."""
+    from leadwell.contacts import pages as contacts_pages
+    from leadwell.web import dashboard, settings_pages
+
+    return [auth_pages, dashboard, contacts_pages, settings_pages]
+
+
+def app_from_env() -> FastAPI:
+    """Factory for ASGI servers (``uvicorn --factory leadwell.web.app:app_from_env``): settings from
+    the environment and leadwell.toml, as ``leadwell serve`` reads them."""
+    from leadwell.config import load_settings
+
+    return create_app(load_settings())

@@ -1,0 +1,147 @@
+"""Fixtures: one database per backend, fresh for every test.
+
+SQLite tests copy a file migrated once per session; PostgreSQL tests (when
+``LEADWELL_TEST_DATABASE_URL`` is set) use one schema per pytest worker, migrated once, and
+truncate every table after each test. Both run the real Alembic history.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+
+from leadwell.config import Settings
+from leadwell.db.migrate import upgrade
+from leadwell.db.models import Base, User, Workspace
+from leadwell.db.session import Database, normalize_url
+from leadwell.ids import IdCodec
+from leadwell.web.app import create_app
+from tests import factories
+
+PG_URL = os.environ.get("LEADWELL_TEST_DATABASE_URL")
+BACKENDS = ["sqlite", "postgres"] if PG_URL else ["sqlite"]
+TEST_SECRET = "test-secret-key-not-for-production"
+
+
+def _worker() -> str:
+    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    db = Database(f"sqlite:///{path}")
+    upgrade(db)
+    with db.engine.connect() as connection:
+        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    if not PG_URL:
+        pytest.fail("PostgreSQL fixture used without LEADWELL_TEST_DATABASE_URL")
+    schema = f"lw_test_{_worker()}_{os.getpid()}"
+    admin = create_engine(normalize_url(PG_URL))
+    with admin.begin() as connection:
+        connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    separator = "&" if "?" in PG_URL else "?"
+    url = normalize_url(PG_URL) + separator + "options=" + quote(f"-csearch_path={schema}")
+    db = Database(url)
+    upgrade(db)
+    db.dispose()
+    yield url
+    with admin.begin() as connection:
+        connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    admin.dispose()
+
+
+def _truncate_all(db: Database) -> None:
+    tables = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
+    with db.engine.begin() as connection:
+        connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture(params=BACKENDS)
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A URL of an empty, migrated database of each backend under test."""
+    if request.param == "sqlite":
+        path = tmp_path / "leadwell.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        yield f"sqlite:///{path}"
+        return
+    url: str = request.getfixturevalue("postgres_url")
+    yield url
+    cleaner = Database(url)
+    _truncate_all(cleaner)
+    cleaner.dispose()
+
+
+@pytest.fixture
+def db(db_url: str) -> Iterator[Database]:
+    database = Database(db_url)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def settings(db_url: str) -> Settings:
+    return Settings(database_url=db_url, secret_key=TEST_SECRET)
+
+
+@pytest.fixture
+def app(settings: Settings, db: Database) -> FastAPI:
+    return create_app(settings, db)
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def codec() -> IdCodec:
+    return IdCodec(TEST_SECRET)
+
+
+@dataclass
+class Tenant:
+    """A workspace with an owner and a read-write token, as an API client sees it."""
+
+    workspace: Workspace
+    user: User
+    token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+def make_tenant(db: Database, name: str) -> Tenant:
+    with db.session() as session:
+        workspace = factories.make_workspace(session, name)
+        user = factories.make_user(session, workspace)
+        token = factories.make_token(session, workspace)
+    return Tenant(workspace, user, token)
+
+
+@pytest.fixture
+def tenant(db: Database) -> Tenant:
+    return make_tenant(db, "Acme Consulting")
+
+
+@pytest.fixture
+def other_tenant(db: Database) -> Tenant:
+    return make_tenant(db, "Rival Agency")
