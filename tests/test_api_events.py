@@ -120,7 +120,11 @@ def test_timeline_is_newest_first_with_cursor(
     seen: list[str] = []
     cursor = None
     while True:
-        params = {"contact_id": cid, "limit": 2, **({"cursor": cursor} if cursor else {})}
+        params: dict[str, str | int] = {
+            "contact_id": cid,
+            "limit": 2,
+            **({"cursor": cursor} if cursor else {}),
+        }
         page = client.get("/api/v1/events", params=params, headers=tenant.headers).json()
         seen.extend(item["occurred_at"] for item in page["items"])
         cursor = page["next_cursor"]

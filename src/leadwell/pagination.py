@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Select
 from sqlalchemy.orm import InstrumentedAttribute
@@ -46,8 +46,8 @@ def check_limit(limit: int) -> int:
 
 
 def newest_first(
-    query: Select[tuple[T]], id_column: InstrumentedAttribute[int], cursor: str | None, limit: int
-) -> Select[tuple[T]]:
+    query: Select[Any], id_column: InstrumentedAttribute[int], cursor: str | None, limit: int
+) -> Select[Any]:
     """Order ``query`` newest first and start after ``cursor``; fetches one extra row to detect more."""
     if cursor:
         query = query.where(id_column < decode_cursor(cursor))

@@ -80,9 +80,9 @@ def contact_out(codec: IdCodec, contact: Contact) -> ContactOut:
         country=contact.country,
         timezone=contact.timezone,
         source=contact.source,
-        consent=contact.consent,  # type: ignore[arg-type]
+        consent=contact.consent,
         consent_at=contact.consent_at,
-        stage=contact.stage,  # type: ignore[arg-type]
+        stage=contact.stage,
         owner_id=codec.encode("user", contact.owner_id) if contact.owner_id else None,
         custom=dict(contact.custom),
         created_at=contact.created_at,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
@@ -31,14 +33,12 @@ def _apply(session: Session, organization: Organization, data: OrganizationField
     if "domain" in given:
         domain = clean.clean_domain(data.domain)
         if domain:
-            taken = session.scalar(
-                select(Organization.id).where(
-                    Organization.workspace_id == organization.workspace_id,
-                    Organization.domain == domain,
-                    Organization.id != organization.id if organization.id else True,
-                )
+            others = select(Organization.id).where(
+                Organization.workspace_id == organization.workspace_id, Organization.domain == domain
             )
-            if taken is not None:
+            if organization.id is not None:
+                others = others.where(Organization.id != organization.id)
+            if session.scalar(others) is not None:
                 raise Conflict(f"domain: another organization has {domain}", field="domain")
         organization.domain = domain
     for name in ("employees", "industry"):
@@ -83,5 +83,5 @@ def list_organizations(
         query = query.where(
             or_(func.lower(Organization.name).like(pattern), Organization.domain.like(pattern))
         )
-    rows = session.scalars(newest_first(query, Organization.id, cursor, limit)).all()
+    rows: Sequence[Organization] = session.scalars(newest_first(query, Organization.id, cursor, limit)).all()
     return page_of(rows, limit, lambda organization: organization.id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -171,7 +172,7 @@ def delete_contact(session: Session, workspace_id: int, contact_id: int) -> None
     session.flush()
 
 
-def _filtered(workspace_id: int, filters: ContactFilters) -> Select[tuple[Contact]]:
+def _filtered(workspace_id: int, filters: ContactFilters) -> Select[Contact]:
     query = select(Contact).where(Contact.workspace_id == workspace_id, Contact.merged_into_id.is_(None))
     if filters.q:
         pattern = f"%{filters.q.strip().lower()}%"
@@ -207,7 +208,8 @@ def list_contacts(
     """One page of contacts, newest first."""
     query = newest_first(_filtered(workspace_id, filters), Contact.id, cursor, limit)
     query = query.options(selectinload(Contact.emails), selectinload(Contact.organization))
-    return page_of(session.scalars(query).all(), limit, lambda contact: contact.id)
+    rows: Sequence[Contact] = session.scalars(query).all()
+    return page_of(rows, limit, lambda contact: contact.id)
 
 
 def count_contacts(session: Session, workspace_id: int, filters: ContactFilters) -> int:

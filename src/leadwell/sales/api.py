@@ -35,7 +35,7 @@ def deal_out(codec: IdCodec, deal: Deal) -> DealOut:
         value=deal.value,
         currency=deal.currency,
         stage=deal.stage,
-        status=deal.status,  # type: ignore[arg-type]
+        status=deal.status,
         reason=deal.reason,
         expected_close_on=deal.expected_close_on,
         closed_at=deal.closed_at,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Literal
@@ -166,5 +167,5 @@ def list_deals(
         query = query.where(Deal.status == status)
     if contact_id is not None:
         query = query.where(Deal.contact_id == contact_id)
-    rows = session.scalars(newest_first(query, Deal.id, cursor, limit)).all()
+    rows: Sequence[Deal] = session.scalars(newest_first(query, Deal.id, cursor, limit)).all()
     return page_of(rows, limit, lambda deal: deal.id)
