@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import os
 import shutil
-from dataclasses import dataclass
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
