@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 from fastapi.testclient import TestClient
@@ -9,6 +11,8 @@ from sqlalchemy import func, select
 
 from leadwell.db.models import Event
 from leadwell.db.session import Database
+from leadwell.events import service
+from leadwell.events.service import EventIn
 from leadwell.ids import IdCodec
 from tests import factories
 from tests.conftest import Tenant
@@ -137,3 +141,27 @@ def test_timeline_is_newest_first_with_cursor(
         "/api/v1/events", params={"contact_id": cid, "since": "2026-03-01T03:00:00Z"}, headers=tenant.headers
     ).json()
     assert len(since["items"]) == 2
+
+
+def test_a_race_on_the_same_idempotency_key_stores_one_event(
+    client: TestClient, tenant: Tenant, db: Database, codec: IdCodec
+) -> None:
+    cid = contact_id(db, tenant, codec)
+    item = {"contact_id": cid, "type": "email_opened", "idempotency_key": "race-1"}
+    holding = threading.Event()
+
+    def first_writer() -> None:
+        # Stores the key but keeps its transaction open while the API request runs into it.
+        with db.session() as session:
+            service.record_events(session, codec, tenant.workspace.id, [EventIn.model_validate(item)])
+            holding.set()
+            time.sleep(0.5)
+
+    writer = threading.Thread(target=first_writer)
+    writer.start()
+    assert holding.wait(10)
+    response = client.post("/api/v1/events/batch", json={"events": [item]}, headers=tenant.headers)
+    writer.join()
+    assert response.status_code == 201, response.text
+    assert response.json()["results"][0]["created"] is False
+    assert count_events(db) == 1

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event, select
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from leadwell.db.models import InstanceSetting
@@ -79,3 +80,31 @@ def stored_secret_key(db: Database, create: bool = True) -> str | None:
     # Another process may have raced us; the stored row wins.
     with db.session() as session:
         return session.scalars(select(InstanceSetting.value).where(InstanceSetting.key == "secret_key")).one()
+
+
+T = TypeVar("T")
+WRITE_ATTEMPTS = 3
+
+
+def is_write_conflict(error: DBAPIError) -> bool:
+    """A unique-index race (both databases) or SQLite's stale-snapshot/locked write: retry-worthy."""
+    if isinstance(error, IntegrityError):
+        return True
+    text = str(error.orig).lower()
+    return isinstance(error, OperationalError) and ("locked" in text or "busy" in text)
+
+
+def with_retries(db: Database, work: Callable[[Session], T], attempts: int = WRITE_ATTEMPTS) -> T:
+    """Run ``work`` in a transaction, again from the start when it lost a race with another writer.
+
+    Two clients sending the same idempotency key at once both pass the "seen before?" check; the
+    unique index stops the second, and its retry then finds the first one's row.
+    """
+    for attempt in range(1, attempts + 1):
+        try:
+            with db.session() as session:
+                return work(session)
+        except DBAPIError as error:
+            if attempt == attempts or not is_write_conflict(error):
+                raise
+    raise AssertionError("unreachable")

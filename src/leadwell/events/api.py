@@ -9,9 +9,11 @@ from fastapi import APIRouter, Query
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from sqlalchemy.orm import Session
 
 from leadwell.contacts.api import path_id, query_id
 from leadwell.db.models import Event
+from leadwell.db.session import with_retries
 from leadwell.errors import InvalidInput
 from leadwell.events import service
 from leadwell.events.service import MAX_BATCH, EventIn
@@ -78,11 +80,13 @@ def event_out(codec: IdCodec, event: Event) -> EventOut:
     summary="Record one event (200 with the stored event when its idempotency_key was seen before)",
 )
 def create_event(api: Api, body: EventIn) -> JSONResponse:
-    with api.db.session() as session:
+    def record(session: Session) -> tuple[bool, Any]:
         (recorded,) = service.record_events(session, api.codec, api.workspace_id, [body], prefix="")
         event = service.get_event(session, api.workspace_id, recorded.id)
-        payload = jsonable_encoder(event_out(api.codec, event))
-    return JSONResponse(payload, status_code=201 if recorded.created else 200)
+        return recorded.created, jsonable_encoder(event_out(api.codec, event))
+
+    created, payload = with_retries(api.db, record)
+    return JSONResponse(payload, status_code=201 if created else 200)
 
 
 @router.post(
@@ -92,8 +96,9 @@ def create_event(api: Api, body: EventIn) -> JSONResponse:
     summary="Record up to 1,000 events: all are stored, or none and the first fault is named",
 )
 def create_events(api: Api, body: EventBatch) -> BatchOut:
-    with api.db.session() as session:
-        results = service.record_events(session, api.codec, api.workspace_id, body.events)
+    results = with_retries(
+        api.db, lambda session: service.record_events(session, api.codec, api.workspace_id, body.events)
+    )
     created = sum(result.created for result in results)
     return BatchOut(
         created=created,
