@@ -121,3 +121,13 @@ def test_bad_input_exits_2_naming_the_culprit(db_url: str, args: tuple[str, ...]
     run("workspace", "add", "Dup", "--database-url", db_url)
     output = run(*args, "--database-url", db_url, code=2)
     assert message in output
+
+
+def test_demo_builds_once_and_prints_the_login(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'demo.db'}"
+    first = run("demo", "--database-url", url, "--contacts", "40")
+    assert "40 contacts" in first and "demo@leadwell.example / leadwell-demo" in first
+    again = run("demo", "--database-url", url, "--contacts", "40")
+    assert "already exists" in again and "demo@leadwell.example" in again
+    listed = json.loads(run("workspace", "list", "--database-url", url, "--format", "json"))
+    assert [w["slug"] for w in listed] == ["demo"]
