@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -107,6 +108,8 @@ def test_unknown_fields_and_wrong_types_are_named(client: TestClient, db: Databa
     assert_problem(client.get("/api/v1/contacts", params={"limit": 0}, headers=h), 422, "limit")
     assert_problem(client.get("/api/v1/contacts", params={"cursor": "!!"}, headers=h), 422, "cursor")
     assert_problem(client.get("/api/v1/events", params={"type": "nope"}, headers=h), 422, "type")
+    naive = base64.urlsafe_b64encode(b"2026-01-01T00:00:00|5").decode()
+    assert_problem(client.get("/api/v1/events", params={"cursor": naive}, headers=h), 422, "cursor")
     assert contacts(db) == 0
 
 

@@ -172,7 +172,8 @@ def delete_contact(session: Session, workspace_id: int, contact_id: int) -> None
     session.flush()
 
 
-def _filtered(workspace_id: int, filters: ContactFilters) -> Select[Contact]:
+def filtered_contacts(workspace_id: int, filters: ContactFilters) -> Select[Contact]:
+    """Live (not merged) contacts matching ``filters``, unordered: the base of lists, counts, exports."""
     query = select(Contact).where(Contact.workspace_id == workspace_id, Contact.merged_into_id.is_(None))
     if filters.q:
         pattern = f"%{filters.q.strip().lower()}%"
@@ -206,14 +207,14 @@ def list_contacts(
     session: Session, workspace_id: int, filters: ContactFilters, cursor: str | None = None, limit: int = 50
 ) -> Page[Contact]:
     """One page of contacts, newest first."""
-    query = newest_first(_filtered(workspace_id, filters), Contact.id, cursor, limit)
+    query = newest_first(filtered_contacts(workspace_id, filters), Contact.id, cursor, limit)
     query = query.options(selectinload(Contact.emails), selectinload(Contact.organization))
     rows: Sequence[Contact] = session.scalars(query).all()
     return page_of(rows, limit, lambda contact: contact.id)
 
 
 def count_contacts(session: Session, workspace_id: int, filters: ContactFilters) -> int:
-    subquery = _filtered(workspace_id, filters).with_only_columns(Contact.id).subquery()
+    subquery = filtered_contacts(workspace_id, filters).with_only_columns(Contact.id).subquery()
     return session.scalar(select(func.count()).select_from(subquery)) or 0
 
 

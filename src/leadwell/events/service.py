@@ -165,7 +165,10 @@ def _decode(cursor: str) -> tuple[datetime, int]:
     try:
         raw = base64.urlsafe_b64decode((cursor + "=" * (-len(cursor) % 4)).encode()).decode()
         when, _, number = raw.partition("|")
-        return datetime.fromisoformat(when), int(number)
+        moment = datetime.fromisoformat(when)
+        if moment.tzinfo is None:  # forged: a naive time cannot be compared with stored ones
+            raise ValueError
+        return moment, int(number)
     except (ValueError, UnicodeDecodeError):
         raise InvalidInput("cursor: not a cursor returned by this API", field="cursor") from None
 
