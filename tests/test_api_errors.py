@@ -154,3 +154,30 @@ def test_openapi_describes_the_api(client: TestClient) -> None:
     assert not any(path.startswith(("/login", "/contacts", "/dashboard")) for path in spec["paths"])
     create = spec["paths"]["/api/v1/contacts"]["post"]
     assert create["responses"]["422"]["content"]["application/problem+json"]
+
+
+def test_nul_characters_are_refused_by_name_not_stored(
+    client: TestClient, db: Database, tenant: Tenant, codec: IdCodec
+) -> None:
+    h = tenant.headers
+    assert_problem(
+        client.post("/api/v1/contacts", json={"first_name": "A\x00B"}, headers=h), 422, "first_name"
+    )
+    assert_problem(
+        client.post("/api/v1/contacts", json={"first_name": "A", "custom": {"note": "x\x00"}}, headers=h),
+        422,
+        "custom.note",
+    )
+    with db.session() as session:
+        cid = codec.encode("contact", factories.make_contact(session, tenant.workspace).id)
+    batch = {
+        "events": [
+            {"contact_id": cid, "type": "note_added", "properties": {"text": "ok"}},
+            {"contact_id": cid, "type": "note_added", "properties": {"text": "bad\x00"}},
+        ]
+    }
+    assert_problem(
+        client.post("/api/v1/events/batch", json=batch, headers=h), 422, "events[1].properties.text"
+    )
+    assert_problem(client.get("/api/v1/contacts?q=a%00b", headers=h), 400, "query")
+    assert contacts(db) == 1

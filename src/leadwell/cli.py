@@ -92,13 +92,27 @@ def settings_for(database_url: str | None, **overrides: Any) -> Settings:
 def open_db(database_url: str | None, migrate: bool = False) -> Database:
     """The configured database; refuses to touch one whose schema is missing or old unless migrating."""
     db = Database(settings_for(database_url).database_url)
-    if migrate:
-        upgrade(db)
-    elif current_revision(db) != head_revision(db):
-        raise Failure(
-            f"the database {db.engine.url!r} is not initialised or is out of date: run `leadwell init`"
-        )
+    try:
+        if migrate:
+            upgrade(db)
+        elif current_revision(db) != head_revision(db):
+            raise Failure(
+                f"the database {db.engine.url!r} is not initialised or is out of date: run `leadwell init`"
+            )
+    except BaseException:
+        db.dispose()
+        raise
     return db
+
+
+@contextmanager
+def opened(database_url: str | None, migrate: bool = False) -> Iterator[Database]:
+    """:func:`open_db` for the length of one command, its connections closed afterwards."""
+    db = open_db(database_url, migrate)
+    try:
+        yield db
+    finally:
+        db.dispose()
 
 
 def require_workspace(workspace: str | None) -> str:
@@ -135,9 +149,8 @@ def emit(rows: Sequence[dict[str, Any]], output: Format) -> None:
 @app.command()
 def init(database_url: DatabaseUrl = None, workspace: WorkspaceOpt = None) -> None:
     """Create or upgrade the schema; store a generated secret key; optionally create a workspace."""
-    with reporting():
+    with reporting(), opened(database_url, migrate=True) as db:
         settings = settings_for(database_url)
-        db = open_db(database_url, migrate=True)
         if settings.secret_key is None:
             stored_secret_key(db)
         if workspace:
@@ -184,8 +197,7 @@ def demo(
     from leadwell.demo import DEMO_EMAIL, DEMO_PASSWORD, build_demo
 
     slug = workspace or "demo"
-    with reporting():
-        db = open_db(database_url, migrate=True)
+    with reporting(), opened(database_url, migrate=True) as db:
         with db.session() as session:
             exists = session.scalar(select(Workspace.id).where(Workspace.slug == slug)) is not None
         if exists:
@@ -226,19 +238,17 @@ def user_add(
     ] = None,
 ) -> None:
     """Create a user (or reuse an existing one) and give them ROLE in --workspace."""
-    with reporting():
-        db = open_db(database_url)
-        with db.session() as session:
-            user = accounts.find_user(session, email)
-            generated = False
-            if user is None:
-                secret, generated = _password(password)
-                user = accounts.create_user(session, email, secret, name)
-            if workspace:
-                accounts.add_member(session, accounts.find_workspace(session, workspace), user, role)
-            typer.echo(f"user {user.email}" + (f" is {role} of {workspace}" if workspace else ""))
-            if generated:
-                typer.echo(f"generated password (shown once): {secret}")
+    with reporting(), opened(database_url) as db, db.session() as session:
+        user = accounts.find_user(session, email)
+        generated = False
+        if user is None:
+            secret, generated = _password(password)
+            user = accounts.create_user(session, email, secret, name)
+        if workspace:
+            accounts.add_member(session, accounts.find_workspace(session, workspace), user, role)
+        typer.echo(f"user {user.email}" + (f" is {role} of {workspace}" if workspace else ""))
+        if generated:
+            typer.echo(f"generated password (shown once): {secret}")
 
 
 @user_app.command("list")
@@ -246,8 +256,7 @@ def user_list(
     database_url: DatabaseUrl = None, workspace: WorkspaceOpt = None, output: FormatOpt = Format.table
 ) -> None:
     """Users, with their role when --workspace is given."""
-    with reporting():
-        db = open_db(database_url)
+    with reporting(), opened(database_url) as db:
         with db.session() as session:
             if workspace:
                 ws = accounts.find_workspace(session, workspace)
@@ -274,11 +283,9 @@ def workspace_add(
     slug: Annotated[str | None, typer.Option(help="Short name for --workspace; derived from NAME.")] = None,
 ) -> None:
     """Create a workspace."""
-    with reporting():
-        db = open_db(database_url)
-        with db.session() as session:
-            created = accounts.create_workspace(session, name, slug or workspace)
-            typer.echo(f"workspace {created.slug} ({created.name})")
+    with reporting(), opened(database_url) as db, db.session() as session:
+        created = accounts.create_workspace(session, name, slug or workspace)
+        typer.echo(f"workspace {created.slug} ({created.name})")
 
 
 @workspace_app.command("list")
@@ -286,8 +293,7 @@ def workspace_list(
     database_url: DatabaseUrl = None, workspace: WorkspaceOpt = None, output: FormatOpt = Format.table
 ) -> None:
     """All workspaces."""
-    with reporting():
-        db = open_db(database_url)
+    with reporting(), opened(database_url) as db:
         with db.session() as session:
             found = session.scalars(select(Workspace).order_by(Workspace.slug))
             rows = [
@@ -308,8 +314,7 @@ def token_create(
     ] = None,
 ) -> None:
     """Create an API token for --workspace; the secret is printed once."""
-    with reporting():
-        db = open_db(database_url)
+    with reporting(), opened(database_url) as db:
         with db.session() as session:
             ws = accounts.find_workspace(session, require_workspace(workspace))
             _token, secret = accounts.create_token(session, ws, name, tuple(scope or accounts.SCOPES))
@@ -321,8 +326,7 @@ def token_list(
     database_url: DatabaseUrl = None, workspace: WorkspaceOpt = None, output: FormatOpt = Format.table
 ) -> None:
     """Tokens of --workspace (never their secrets)."""
-    with reporting():
-        db = open_db(database_url)
+    with reporting(), opened(database_url) as db:
         with db.session() as session:
             ws = accounts.find_workspace(session, require_workspace(workspace))
             tokens = session.scalars(
@@ -344,8 +348,7 @@ def token_list(
 @token_app.command("revoke")
 def token_revoke(token_id: int, database_url: DatabaseUrl = None, workspace: WorkspaceOpt = None) -> None:
     """Revoke a token of --workspace by the id `token list` shows."""
-    with reporting():
-        db = open_db(database_url)
+    with reporting(), opened(database_url) as db:
         with db.session() as session:
             ws = accounts.find_workspace(session, require_workspace(workspace))
             accounts.revoke_token(session, ws.id, token_id)

@@ -5,20 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
+
+from leadwell.inputs import Input
 
 Stage = Literal["subscriber", "lead", "mql", "sql", "opportunity", "customer", "disqualified"]
 Consent = Literal["unknown", "opted_in", "opted_out"]
 Text120 = Field(default=None, max_length=120)
 
 
-class Strict(BaseModel):
-    """Unknown fields are errors, not silently dropped: a typo must not lose data."""
-
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-
-class ContactFields(Strict):
+class ContactFields(Input):
     first_name: str | None = Field(default=None, max_length=120)
     last_name: str | None = Field(default=None, max_length=120)
     emails: list[str] | None = Field(default=None, max_length=20, description="The first is primary.")
@@ -76,7 +72,7 @@ class ContactOut(BaseModel):
     updated_at: datetime
 
 
-class OrganizationFields(Strict):
+class OrganizationFields(Input):
     name: str | None = Field(default=None, min_length=1, max_length=300)
     domain: str | None = Field(default=None, max_length=253)
     employees: int | None = Field(default=None, ge=0, le=10_000_000)

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, Field
 from sqlalchemy.orm import Session
 
 from leadwell.contacts.api import path_id, query_id
@@ -19,6 +19,7 @@ from leadwell.events import service
 from leadwell.events.service import MAX_BATCH, EventIn
 from leadwell.events.types import EVENT_TYPES
 from leadwell.ids import IdCodec
+from leadwell.inputs import Input
 from leadwell.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from leadwell.web.deps import Api
 from leadwell.web.problems import PROBLEM_RESPONSES
@@ -43,8 +44,7 @@ class EventPage(BaseModel):
     next_cursor: str | None
 
 
-class EventBatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class EventBatch(Input):
     events: list[EventIn] = Field(min_length=1, max_length=MAX_BATCH)
 
 

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -16,14 +16,13 @@ from leadwell.db.types import utcnow
 from leadwell.errors import InvalidInput, NotFound
 from leadwell.events.types import validate_properties
 from leadwell.ids import BadId, IdCodec
+from leadwell.inputs import Input
 from leadwell.pagination import Page, newest_first, page_of
 
 Status = Literal["open", "won", "lost"]
 
 
-class DealFields(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
+class DealFields(Input):
     name: str | None = Field(default=None, min_length=1, max_length=300)
     contact_id: str | None = None
     organization_id: str | None = None

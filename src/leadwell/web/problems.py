@@ -7,10 +7,12 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from leadwell.errors import LeadwellError
+from leadwell.web.templating import error_page
 
 PROBLEM_JSON = "application/problem+json"
 _TITLES = {
@@ -77,13 +79,21 @@ def _leadwell_problem(request: Request, error: LeadwellError) -> JSONResponse:
 
 def _http_problem(request: Request, error: StarletteHTTPException) -> Response:
     if not request.url.path.startswith("/api/"):
-        from leadwell.web.templating import error_page
-
         return error_page(request, error.status_code, str(error.detail))
     return problem(error.status_code, str(error.detail), headers=getattr(error, "headers", None))
 
 
+def _unstorable_problem(request: Request, error: DataError) -> Response:
+    # Input validation should catch what a database refuses; this is the net below it, so a value
+    # that slipped through is still a client error that says what is wrong, never a 500.
+    detail = "body: a value cannot be stored (out of range, or text with forbidden characters)"
+    if not request.url.path.startswith("/api/"):
+        return error_page(request, 422, detail)
+    return problem(422, detail, [{"field": "body", "message": detail}])
+
+
 def install_problem_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(DataError, _unstorable_problem)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _validation_problem)  # type: ignore[arg-type]
     app.add_exception_handler(LeadwellError, _leadwell_problem)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, _http_problem)  # type: ignore[arg-type]
@@ -99,6 +109,11 @@ class BodySizeLimit:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        if b"%00" in scope.get("query_string", b""):
+            # Nothing legitimate carries a NUL; PostgreSQL would refuse it deep inside a query.
+            detail = "query: contains a NUL character"
+            await problem(400, detail, [{"field": "query", "message": detail}])(scope, receive, send)
             return
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
