@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import AwareDatetime, Field
-from sqlalchemy import and_, insert, or_, select
+from sqlalchemy import and_, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from leadwell.db.models import Base, Contact, Event
@@ -125,15 +125,33 @@ def record_events(
         if key:
             fresh_keys.add(key)
         fresh.append(row)
-    new_ids: list[int] = []
-    if fresh:
-        # Core, not the ORM: the ORM leaves out None-valued keys and splits a batch whose events
-        # differ in which optional fields they carry into many small INSERTs.
-        events = Base.metadata.tables["events"]
+    return _results(rows, fresh, _insert_rows(session, fresh), seen)
+
+
+def _insert_rows(session: Session, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert event rows in one round of statements; their new ids, in order.
+
+    Core, not the ORM: the ORM leaves out None-valued keys and would split a batch whose events
+    differ in which optional fields they carry into many small INSERTs. On PostgreSQL the ids are
+    drawn from the sequence first and the rows sent with a plain executemany (psycopg pipelines
+    it); one multi-row INSERT … RETURNING of a thousand rows spends most of its time having its
+    placeholders parsed on the client.
+    """
+    if not rows:
+        return []
+    events = Base.metadata.tables["events"]
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
         statement = insert(events).returning(events.c.id, sort_by_parameter_order=True)
-        result = session.connection().execute(statement, fresh)
-        new_ids = list(result.scalars())
-    return _results(rows, fresh, new_ids, seen)
+        return list(connection.execute(statement, rows).scalars())
+    sequence = func.pg_get_serial_sequence("events", "id")
+    ids = list(
+        connection.execute(
+            select(func.nextval(sequence)).select_from(func.generate_series(1, len(rows)))
+        ).scalars()
+    )
+    connection.execute(insert(events), [{**row, "id": new_id} for row, new_id in zip(rows, ids, strict=True)])
+    return ids
 
 
 def _results(
