@@ -32,6 +32,14 @@ BACKENDS = ["sqlite", "postgres"] if PG_URL else ["sqlite"]
 TEST_SECRET = "test-secret-key-not-for-production"
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Under CI both databases must be tested: a missing PostgreSQL is a failure, not a skip."""
+    if os.environ.get("CI") == "true" and not PG_URL:
+        raise pytest.UsageError(
+            "CI=true but LEADWELL_TEST_DATABASE_URL is not set: PostgreSQL would go untested"
+        )
+
+
 def _worker() -> str:
     return os.environ.get("PYTEST_XDIST_WORKER", "main")
 
