@@ -1,40 +1,22 @@
-"""A deterministic demo workspace: a B2B operations consultancy with nine months of history.
+"""What the demo's people did: each contact's history, simulated event by event, then the lifecycle
+stages replayed from it the way the product's own rules would move them.
 
-The history is simulated rather than sprinkled, so pages show something true-looking and predictive
-models have a signal to find. Every contact has a hidden fit (who they are, see :mod:`leadwell.demo_data`)
-and engagement (how much they care); emails, downloads, webinars, calls and deals follow from both, and
-lifecycle stages are derived from the resulting events the way the product's own rules would.
-Only ``random.Random(seed)`` and ``now`` feed it, so the same inputs give the same rows.
+Every contact has a hidden fit (who they are, see :mod:`leadwell.demo.cast`) and engagement (how much
+they care); emails, downloads, webinars, calls and deals follow from both. Every draw comes from the
+``random.Random`` passed in, in a fixed order.
 """
 
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import insert
-from sqlalchemy.orm import Session
+from leadwell.demo import data
+from leadwell.demo.cast import Calendar, Deal, Person, ascii_slug, later, office_hours, pick, sizing
+from leadwell.demo.data import DAY
 
-from leadwell import demo_data as data
-from leadwell.auth.accounts import add_member, create_user, create_workspace, find_user
-from leadwell.db.models import Base, Workspace
-from leadwell.db.session import Database
-from leadwell.demo_data import DAY, Calendar, Deal, Org, Person, later, office_hours, pick
-from leadwell.errors import InvalidInput
-
-DEMO_EMAIL = "demo@leadwell.example"
-DEMO_PASSWORD = "leadwell-demo"
-STAFF = (
-    (DEMO_EMAIL, "Dana Whitfield", "owner"),
-    ("marketer@leadwell.example", "Marco Reyes", "marketer"),
-    ("sales1@leadwell.example", "Priya Shah", "sales"),
-    ("sales2@leadwell.example", "Tom Becker", "sales"),
-)
-CHUNK = 500  # contacts told and written at a time: keeps memory flat on big demos
-ROWS_PER_INSERT = 5000
 DEAL_SHARE = 0.07
 # Engagement points per event and the threshold at which a lead becomes marketing-qualified.
 POINTS = {"email_opened": 1, "email_clicked": 3, "page_viewed": 1, "asset_downloaded": 6, "read_progress": 2,
@@ -46,81 +28,10 @@ CALL_SECONDS = {"no_answer": (0, 0), "voicemail": (20, 60), "wrong_number": (10,
 CALL_OUTCOMES = ("no_answer", "voicemail", "connected", "not_interested", "wrong_number", "meeting_booked")
 
 
-@dataclass(frozen=True)
-class DemoResult:
-    """What :func:`build_demo` made, and how to log in to see it."""
-
-    workspace_id: int
-    workspace_slug: str
-    login_email: str
-    login_password: str
-    contacts: int
-    organizations: int
-    events: int
-    deals: int
-
-
-def build_demo(
-    db: Database,
-    *,
-    seed: int = 7,
-    contacts: int = 3000,
-    now: datetime | None = None,
-    slug: str = "demo",
-    name: str = "Northwind Consulting (demo)",
-) -> DemoResult:
-    """Create workspace ``slug`` holding a consultancy's believable history, in one transaction.
-
-    The same ``seed`` and ``now`` (default: this hour) give the same rows. Raises
-    :class:`~leadwell.errors.Conflict` when the slug is taken, :class:`~leadwell.errors.InvalidInput`
-    for fewer than one contact or a ``now`` without a time zone.
-    """
-    if contacts < 1:
-        raise InvalidInput("contacts: at least 1", field="contacts")
-    now, rng = _clock(now), random.Random(seed)
-    with db.session() as session:
-        workspace = create_workspace(session, name, slug)
-        salespeople = _staff(session, workspace)
-        cal = Calendar.around(now)
-        orgs, people = data.cast(rng, contacts, cal)
-        _plan_sales(rng, people)
-        org_ids = _insert(session, "organizations", [_org_row(workspace.id, org, now) for org in orgs], True)
-        ids = {org.domain: org_id for org, org_id in zip(orgs, org_ids, strict=True)}
-        events = deals = 0
-        for start in range(0, len(people), CHUNK):
-            batch = people[start : start + CHUNK]
-            for p in batch:
-                _tell(rng, p, cal)
-            written = _write(session, workspace.id, batch, ids, salespeople)
-            events, deals = events + written[0], deals + written[1]
-            for p in batch:
-                p.events.clear()
-        return DemoResult(workspace.id, slug, DEMO_EMAIL, DEMO_PASSWORD, contacts, len(orgs), events, deals)
-
-
-def _clock(now: datetime | None) -> datetime:
-    if now is None:
-        return datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
-    if now.tzinfo is None:
-        raise InvalidInput("now: must carry a time zone", field="now")
-    return now.astimezone(UTC)
-
-
-def _staff(session: Session, workspace: Workspace) -> list[int]:
-    """Owner, marketer and two salespeople; existing users are reused and their passwords left alone."""
-    salespeople = []
-    for email, full_name, role in STAFF:
-        user = find_user(session, email) or create_user(session, email, DEMO_PASSWORD, full_name)
-        add_member(session, workspace, user, role)
-        if role == "sales":
-            salespeople.append(user.id)
-    return salespeople
-
-
 # --- the sales plan: who gets a deal, who gets an owner ------------------------------------------
 
 
-def _plan_sales(rng: random.Random, people: list[Person]) -> None:
+def plan_sales(rng: random.Random, people: list[Person]) -> None:
     """Give ~7% of contacts a deal, favouring fitting and engaged ones; about half get an owner."""
     eligible = [p for p in people if p.created_at <= p.now - timedelta(days=30)]  # time to reach a deal
     # Weighted sampling without replacement (Efraimidis–Spirakis): one key per person, keep the top k.
@@ -144,7 +55,7 @@ def _deal(rng: random.Random, p: Person) -> Deal:
 # --- what they did: one contact's history --------------------------------------------------------
 
 
-def _tell(rng: random.Random, p: Person, cal: Calendar) -> None:
+def tell(rng: random.Random, p: Person, cal: Calendar) -> None:
     """Write one contact's history, then derive its lifecycle stage from it."""
     _origin(rng, p, cal)
     _emails(rng, p, cal)
@@ -175,7 +86,7 @@ def _origin(rng: random.Random, p: Person, cal: Calendar) -> None:
         p.stage = "subscriber" if p.org is None else "lead"
     elif p.source in ("linkedin", "conference") and p.origin != "LinkedIn connection":
         form = f"LinkedIn lead gen: {p.origin}" if asset else f"Booth sign-up: {p.origin}"
-        campaign = asset.campaign if asset else data.ascii_slug(p.origin.replace(" ", "-"))
+        campaign = asset.campaign if asset else ascii_slug(p.origin.replace(" ", "-"))
         fields = {"email": p.email, **company}
         p.emit(p.created_at, "form_submitted", {"form": form, "fields": fields}, p.source, campaign)
     elif p.source == "referral":
@@ -345,7 +256,7 @@ def _deal_story(rng: random.Random, p: Person, deal: Deal) -> None:
         if tried > p.created_at:
             _call(rng, p, tried, rng.choice(("no_answer", "voicemail")))
     _call(rng, p, meeting, "meeting_booked")
-    p.custom = p.custom or data.sizing(rng, p)  # sized up on the discovery call
+    p.custom = p.custom or sizing(rng, p)  # sized up on the discovery call
     deal.opened_at = opened = later(meeting, rng, 3 * DAY, 8 * DAY)
     deal.expected = expected = later(opened, rng, 14 * DAY, 100 * DAY)
     follow_ups = rng.randint(1, 3)
@@ -416,119 +327,3 @@ def _gives_details(kind: str, props: dict[str, Any]) -> bool:
     if kind == "form_submitted":
         return bool(props["form"] != "Newsletter signup")
     return kind in ("asset_downloaded", "webinar_registered")
-
-
-# --- writing it down -----------------------------------------------------------------------------
-
-
-def _insert(session: Session, table: str, rows: list[dict[str, Any]], returning: bool = False) -> list[int]:
-    """Core executemany in slices; with ``returning``, the new ids in the order of ``rows``."""
-    target, ids = Base.metadata.tables[table], list[int]()
-    for start in range(0, len(rows), ROWS_PER_INSERT):
-        chunk = rows[start : start + ROWS_PER_INSERT]
-        if returning:
-            statement = insert(target).returning(target.c.id, sort_by_parameter_order=True)
-            ids += session.scalars(statement, chunk).all()
-        else:
-            session.execute(insert(target), chunk)
-    return ids
-
-
-def _org_row(workspace_id: int, org: Org, now: datetime) -> dict[str, Any]:
-    created = org.created_at or now - timedelta(days=data.HISTORY_DAYS)
-    return {
-        "workspace_id": workspace_id,
-        "name": org.name,
-        "domain": org.domain,
-        "employees": org.employees,
-        "industry": org.industry.name,
-        "country": org.country.code,
-        "custom": {"founded": org.founded},
-        "created_at": created,
-        "updated_at": created,
-    }
-
-
-def _contact_row(workspace_id: int, p: Person, org_id: int | None, owner_id: int | None) -> dict[str, Any]:
-    return {
-        "workspace_id": workspace_id,
-        "first_name": p.first,
-        "last_name": p.last,
-        "email": p.email,
-        "phones": [p.phone] if p.phone else [],
-        "title": p.title,
-        "organization_id": org_id,
-        "city": p.city.name,
-        "region": p.city.region,
-        "country": p.country.code,
-        "timezone": p.city.timezone,
-        "source": p.source,
-        "consent": p.consent,
-        "consent_at": p.consent_at,
-        "stage": p.stage,
-        "owner_id": owner_id,
-        "custom": p.custom,
-        "created_at": p.created_at,
-        "updated_at": p.events[-1].at if p.events else p.created_at,
-    }
-
-
-def _deal_row(
-    workspace_id: int, p: Person, deal: Deal, contact_id: int, org_id: int | None, owner_id: int | None
-) -> dict[str, Any]:
-    opened = deal.opened_at or p.created_at
-    return {
-        "workspace_id": workspace_id,
-        "name": deal.name,
-        "contact_id": contact_id,
-        "organization_id": org_id,
-        "value": deal.value,
-        "currency": deal.currency,
-        "stage": deal.stage,
-        "status": deal.status,
-        "reason": deal.reason,
-        "expected_close_on": (deal.expected or opened).date(),
-        "closed_at": deal.closed_at,
-        "owner_id": owner_id,
-        "created_at": opened,
-        "updated_at": deal.closed_at or opened,
-    }
-
-
-def _write(
-    session: Session, workspace_id: int, people: list[Person], org_ids: dict[str, int], salespeople: list[int]
-) -> tuple[int, int]:
-    """Insert told contacts with their email rows, events and deals; returns (events, deals) written."""
-    links = [
-        (org_ids[p.org.domain] if p.org else None, None if p.owner is None else salespeople[p.owner])
-        for p in people
-    ]
-    rows = [_contact_row(workspace_id, p, org, owner) for p, (org, owner) in zip(people, links, strict=True)]
-    ids = _insert(session, "contacts", rows, returning=True)
-    emails = [
-        {"workspace_id": workspace_id, "contact_id": i, "email": p.email, "position": 0}
-        for i, p in zip(ids, people, strict=True)
-    ]
-    _insert(session, "contact_emails", emails)
-    events = [
-        {
-            "workspace_id": workspace_id,
-            "contact_id": i,
-            "type": e.type,
-            "occurred_at": e.at,
-            "received_at": e.at,
-            "properties": e.properties,
-            "source": e.source,
-            "campaign": e.campaign,
-        }
-        for i, p in zip(ids, people, strict=True)
-        for e in p.events
-    ]
-    _insert(session, "events", events)
-    deals = [
-        _deal_row(workspace_id, p, p.deal, i, *link)
-        for i, p, link in zip(ids, people, links, strict=True)
-        if p.deal is not None
-    ]
-    _insert(session, "deals", deals)
-    return len(events), len(deals)
