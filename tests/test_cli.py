@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from leadwell.cli import app
 from leadwell.config import Settings
 from leadwell.db.models import InstanceSetting
+from leadwell.db.migrate import head_revision
 from leadwell.db.session import Database
 from leadwell.web.app import create_app
 
@@ -27,7 +28,7 @@ def run(*args: str, code: int = 0) -> str:
 
 def test_init_creates_schema_and_secret_once(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'fresh.db'}"
-    assert "revision 0001" in run("init", "--database-url", url)
+    assert f"revision {head_revision(Database(url))}" in run("init", "--database-url", url)
     run("init", "--database-url", url, "--workspace", "acme")
     db = Database(url)
     with db.session() as session:

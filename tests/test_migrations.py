@@ -70,3 +70,24 @@ def test_urls_pick_psycopg_3() -> None:
     assert normalize_url("postgresql://u@h/db") == "postgresql+psycopg://u@h/db"
     assert normalize_url("postgres://u@h/db") == "postgresql+psycopg://u@h/db"
     assert normalize_url("sqlite:///x.db") == "sqlite:///x.db"
+
+
+def test_upgrading_keeps_existing_rows(empty_db: Database) -> None:
+    """Each revision applies to a database that already holds data, as operators' databases do."""
+    upgrade(empty_db, "0001")
+    with empty_db.engine.begin() as connection:
+        connection.execute(
+            text("INSERT INTO workspaces (name, slug, created_at) VALUES ('A', 'a', :t)"),
+            {"t": "2026-01-01 00:00:00"},
+        )
+        connection.execute(
+            text(
+                "INSERT INTO contacts (workspace_id, first_name, last_name, phones, consent, stage, custom, "
+                "created_at, updated_at) SELECT id, 'Ada', 'L', '[]', 'unknown', 'lead', '{}', :t, :t FROM workspaces"
+            ),
+            {"t": "2026-01-01 00:00:00"},
+        )
+    upgrade(empty_db)
+    with empty_db.engine.connect() as connection:
+        tags = connection.execute(text("SELECT tags FROM contacts")).scalar_one()
+    assert tags in ([], "[]")

@@ -85,6 +85,7 @@ def contact_out(codec: IdCodec, contact: Contact) -> ContactOut:
         stage=contact.stage,
         owner_id=codec.encode("user", contact.owner_id) if contact.owner_id else None,
         custom=dict(contact.custom),
+        tags=list(contact.tags),
         created_at=contact.created_at,
         updated_at=contact.updated_at,
     )
@@ -96,6 +97,8 @@ def organization_out(codec: IdCodec, organization: Organization) -> Organization
         name=organization.name,
         domain=organization.domain,
         employees=organization.employees,
+        employees_min=organization.employees_min,
+        employees_max=organization.employees_max,
         industry=organization.industry,
         country=organization.country,
         custom=dict(organization.custom),

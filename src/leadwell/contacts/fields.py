@@ -89,3 +89,17 @@ def clean_custom(custom: dict[str, Any], field: str = "custom") -> dict[str, Any
                 f"{field}.{key}: values are text, numbers, booleans or lists of them", field=f"{field}.{key}"
             )
     return custom
+
+
+def clean_tags(tags: list[str], field: str = "tags") -> list[str]:
+    """Trimmed, de-duplicated tags (case kept, compared without case), each 1–60 characters."""
+    kept: list[str] = []
+    seen: set[str] = set()
+    for index, tag in enumerate(tags):
+        text = tag.strip()
+        if not 1 <= len(text) <= 60:
+            raise InvalidInput(f"{field}[{index}]: a tag has 1 to 60 characters", field=f"{field}[{index}]")
+        if text.lower() not in seen:
+            seen.add(text.lower())
+            kept.append(text)
+    return kept

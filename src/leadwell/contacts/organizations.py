@@ -11,7 +11,7 @@ from leadwell.contacts import fields as clean
 from leadwell.contacts.schemas import OrganizationCreate, OrganizationFields, OrganizationUpdate
 from leadwell.db.models import Organization
 from leadwell.db.types import utcnow
-from leadwell.errors import Conflict, NotFound
+from leadwell.errors import Conflict, InvalidInput, NotFound
 from leadwell.pagination import Page, newest_first, page_of
 
 
@@ -41,9 +41,15 @@ def _apply(session: Session, organization: Organization, data: OrganizationField
             if session.scalar(others) is not None:
                 raise Conflict(f"domain: another organization has {domain}", field="domain")
         organization.domain = domain
-    for name in ("employees", "industry"):
+    for name in ("employees", "employees_min", "employees_max", "industry"):
         if name in given:
             setattr(organization, name, getattr(data, name))
+    if "employees" in given and data.employees is not None:
+        # An exact size is also the range's both ends, so range comparisons need one code path.
+        organization.employees_min = organization.employees_max = data.employees
+    low, high = organization.employees_min, organization.employees_max
+    if low is not None and high is not None and low > high:
+        raise InvalidInput("employees_max: smaller than employees_min", field="employees_max")
     if "country" in given:
         organization.country = clean.clean_country(data.country)
     if "custom" in given:

@@ -32,6 +32,7 @@ class ContactFields(Input):
     stage: Stage | None = None
     owner_id: str | None = Field(default=None, description="Public id of a workspace member.")
     custom: dict[str, Any] | None = None
+    tags: list[str] | None = Field(default=None, max_length=100)
 
 
 class ContactCreate(ContactFields):
@@ -68,6 +69,7 @@ class ContactOut(BaseModel):
     stage: Stage
     owner_id: str | None
     custom: dict[str, Any]
+    tags: list[str]
     created_at: datetime
     updated_at: datetime
 
@@ -76,6 +78,12 @@ class OrganizationFields(Input):
     name: str | None = Field(default=None, min_length=1, max_length=300)
     domain: str | None = Field(default=None, max_length=253)
     employees: int | None = Field(default=None, ge=0, le=10_000_000)
+    employees_min: int | None = Field(
+        default=None, ge=0, le=10_000_000, description="Lower end of a size range."
+    )
+    employees_max: int | None = Field(
+        default=None, ge=0, le=10_000_000, description="Upper end of a size range."
+    )
     industry: str | None = Field(default=None, max_length=120)
     country: str | None = Field(default=None, max_length=2)
     custom: dict[str, Any] | None = None
@@ -94,6 +102,8 @@ class OrganizationOut(BaseModel):
     name: str
     domain: str | None
     employees: int | None
+    employees_min: int | None
+    employees_max: int | None
     industry: str | None
     country: str | None
     custom: dict[str, Any]

@@ -101,6 +101,8 @@ def _apply(session: Session, codec: IdCodec, contact: Contact, data: ContactFiel
         contact.timezone = clean.clean_timezone(values["timezone"])
     if "custom" in given:
         contact.custom = clean.clean_custom(values["custom"] or {})
+    if "tags" in given:
+        contact.tags = clean.clean_tags(values["tags"] or [])
     if "organization_id" in given:
         org = values["organization_id"]
         ws = contact.workspace_id
@@ -137,7 +139,9 @@ def create_contact(
     """Store a new contact; raises :class:`InvalidInput`/:class:`Conflict` naming the field at fault."""
     if not (data.first_name or data.last_name or data.emails):
         raise InvalidInput("first_name: a contact needs a name or an email address", field="first_name")
-    contact = Contact(workspace_id=workspace_id, stage="lead", consent="unknown", phones=[], custom={})
+    contact = Contact(
+        workspace_id=workspace_id, stage="lead", consent="unknown", phones=[], custom={}, tags=[]
+    )
     session.add(contact)
     _apply(session, codec, contact, data)
     session.flush()

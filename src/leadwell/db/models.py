@@ -107,6 +107,9 @@ class Organization(Base):
     name: Mapped[str] = mapped_column(String(300))
     domain: Mapped[str | None] = mapped_column(String(253))
     employees: Mapped[int | None]
+    # A size known only as a range ("100-250") keeps both ends; an exact size sets both to it.
+    employees_min: Mapped[int | None]
+    employees_max: Mapped[int | None]
     industry: Mapped[str | None] = mapped_column(String(120))
     country: Mapped[str | None] = mapped_column(String(2))
     custom: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
@@ -147,6 +150,8 @@ class Contact(Base):
     stage: Mapped[str] = mapped_column(String(16), default="lead")
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     custom: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
+    tags: Mapped[list[str]] = mapped_column(Json, default=list)
+    import_id: Mapped[int | None] = mapped_column(ForeignKey("imports.id", ondelete="SET NULL"), index=True)
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
@@ -155,6 +160,72 @@ class Contact(Base):
     emails: Mapped[list[ContactEmail]] = relationship(
         back_populates="contact", cascade="all, delete-orphan", order_by="ContactEmail.position"
     )
+
+
+class Import(Base):
+    """One run of a contacts file into a workspace. Rows are committed in chunks, and ``rows_done``
+    moves in the same transaction as each chunk, so a crashed run resumes where it stopped."""
+
+    __tablename__ = "imports"
+    __table_args__ = (Index("ix_imports_workspace_file", "workspace_id", "sha256"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    file_name: Mapped[str] = mapped_column(String(300))
+    list_name: Mapped[str] = mapped_column(String(120))
+    sha256: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), default="running")  # running | done | failed
+    mapping: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
+    options: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
+    rows_done: Mapped[int] = mapped_column(default=0)
+    summary: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ImportIssue(Base):
+    """A rejected or doubtful row of an import: where, which column, and why."""
+
+    __tablename__ = "import_issues"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    import_id: Mapped[int] = mapped_column(ForeignKey("imports.id", ondelete="CASCADE"), index=True)
+    line: Mapped[int]
+    column: Mapped[str | None] = mapped_column(String(300))
+    severity: Mapped[str] = mapped_column(String(8))  # rejected | warning
+    reason: Mapped[str] = mapped_column(Text)
+    value: Mapped[str | None] = mapped_column(Text)
+
+
+class ContactMerge(Base):
+    """A merge of ``merged`` into ``survivor``, with what both looked like before, so it can be undone."""
+
+    __tablename__ = "contact_merges"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"), index=True)
+    survivor_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
+    merged_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
+    snapshot: Mapped[dict[str, Any]] = mapped_column(Json)
+    merged_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    undone_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class DuplicateCandidate(Base):
+    """Two contacts that are probably one person, found by fuzzy matching, awaiting a human."""
+
+    __tablename__ = "duplicate_candidates"
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "contact_a_id", "contact_b_id"),
+        Index("ix_duplicate_candidates_open", "workspace_id", "status", "score"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    contact_a_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
+    contact_b_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), index=True)
+    score: Mapped[float]
+    reasons: Mapped[list[str]] = mapped_column(Json, default=list)
+    status: Mapped[str] = mapped_column(String(12), default="open")  # open | merged | dismissed
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class ContactEmail(Base):
