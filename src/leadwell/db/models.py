@@ -127,6 +127,7 @@ class Contact(Base):
         Index("ix_contacts_workspace_email", "workspace_id", "email"),
         Index("ix_contacts_workspace_last_name", "workspace_id", "last_name"),
         Index("ix_contacts_workspace_stage", "workspace_id", "stage"),
+        Index("ix_contacts_workspace_identity", "workspace_id", "identity_key"),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
@@ -151,6 +152,9 @@ class Contact(Base):
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     custom: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
     tags: Mapped[list[str]] = mapped_column(Json, default=list)
+    # For people without an email address: "phone:+1415…" or "name:ada|lovelace|<org id>", so that
+    # importing the same list again finds them instead of creating them twice.
+    identity_key: Mapped[str | None] = mapped_column(String(400))
     import_id: Mapped[int | None] = mapped_column(ForeignKey("imports.id", ondelete="SET NULL"), index=True)
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -2,7 +2,7 @@
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-23 11:21:50.845974
+Create Date: 2026-11-23 11:26:36.067280
 """
 
 from __future__ import annotations
@@ -178,10 +178,14 @@ def upgrade() -> None:
                 server_default=sa.text("'[]'"),  # rows that exist before this revision get no tags
             )
         )
+        batch_op.add_column(sa.Column("identity_key", sa.String(length=400), nullable=True))
         batch_op.add_column(
             sa.Column("import_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True)
         )
         batch_op.create_index(batch_op.f("ix_contacts_import_id"), ["import_id"], unique=False)
+        batch_op.create_index(
+            "ix_contacts_workspace_identity", ["workspace_id", "identity_key"], unique=False
+        )
         batch_op.create_foreign_key(
             batch_op.f("fk_contacts_import_id_imports"), "imports", ["import_id"], ["id"], ondelete="SET NULL"
         )
@@ -198,8 +202,10 @@ def downgrade() -> None:
 
     with op.batch_alter_table("contacts", schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f("fk_contacts_import_id_imports"), type_="foreignkey")
+        batch_op.drop_index("ix_contacts_workspace_identity")
         batch_op.drop_index(batch_op.f("ix_contacts_import_id"))
         batch_op.drop_column("import_id")
+        batch_op.drop_column("identity_key")
         batch_op.drop_column("tags")
 
     with op.batch_alter_table("duplicate_candidates", schema=None) as batch_op:
