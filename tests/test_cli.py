@@ -12,8 +12,8 @@ from typer.testing import CliRunner
 
 from leadwell.cli import app
 from leadwell.config import Settings
-from leadwell.db.models import InstanceSetting
 from leadwell.db.migrate import head_revision
+from leadwell.db.models import InstanceSetting
 from leadwell.db.session import Database
 from leadwell.web.app import create_app
 

@@ -83,7 +83,8 @@ def test_upgrading_keeps_existing_rows(empty_db: Database) -> None:
         connection.execute(
             text(
                 "INSERT INTO contacts (workspace_id, first_name, last_name, phones, consent, stage, custom, "
-                "created_at, updated_at) SELECT id, 'Ada', 'L', '[]', 'unknown', 'lead', '{}', :t, :t FROM workspaces"
+                "created_at, updated_at) "
+                "SELECT id, 'Ada', 'L', '[]', 'unknown', 'lead', '{}', :t, :t FROM workspaces"
             ),
             {"t": "2026-01-01 00:00:00"},
         )

@@ -43,6 +43,14 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         1024 * 1024, ge=1024, description="Largest request body accepted, in bytes (1 MiB)."
     )
+    max_upload_bytes: int = Field(
+        200 * 1024 * 1024,
+        ge=1024,
+        description="Largest file accepted by the import wizard, in bytes (200 MiB).",
+    )
+    data_dir: Path = Field(
+        Path("leadwell-data"), description="Where uploaded files wait between the import wizard's steps."
+    )
     login_attempts_per_minute: int = Field(
         10, ge=1, description="Failed logins allowed per client address per minute before 429."
     )

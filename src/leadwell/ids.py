@@ -19,6 +19,9 @@ PREFIXES: Final = {
     "workspace": "ws",
     "user": "usr",
     "token": "tok",
+    "duplicate": "dup",
+    "merge": "mrg",
+    "import": "imp",
 }
 _TAG_LENGTH = 10
 _ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"

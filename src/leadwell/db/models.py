@@ -181,6 +181,8 @@ class Import(Base):
     mapping: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
     options: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
     rows_done: Mapped[int] = mapped_column(default=0)
+    # Moved with every chunk: a run whose heartbeat is recent is alive, and nobody else may take it over.
+    heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     summary: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -26,6 +26,7 @@ from leadwell.web.ratelimit import RateLimiter
 
 STATIC = Path(__file__).parent / "static"
 SESSION_MAX_AGE = 14 * 24 * 3600
+UPLOAD_PATHS = ("/contacts/import",)  # where files are posted: these take max_upload_bytes
 
 
 class SchemaOutOfDate(RuntimeError):
@@ -106,17 +107,25 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
         same_site="lax",
         session_cookie="leadwell_session",
     )
-    app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)
+    app.add_middleware(
+        BodySizeLimit,
+        limit=settings.max_body_bytes,
+        upload_limit=settings.max_upload_bytes,
+        upload_paths=UPLOAD_PATHS,
+    )
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 
 
 def _page_modules() -> list[Any]:
     """Routers of server-rendered pages, one module per domain."""
+    from leadwell.contacts import duplicates_pages, import_pages
     from leadwell.contacts import pages as contacts_pages
     from leadwell.web import dashboard, settings_pages
 
-    return [auth_pages, dashboard, contacts_pages, settings_pages]
+    # Duplicates and imports before contacts: /contacts/duplicates and /contacts/import must not be
+    # read as /contacts/{contact_id}.
+    return [auth_pages, dashboard, duplicates_pages, import_pages, contacts_pages, settings_pages]
 
 
 def app_from_env() -> FastAPI:

@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -102,9 +102,13 @@ def install_problem_handlers(app: FastAPI) -> None:
 class BodySizeLimit:
     """Refuse bodies above ``limit`` bytes with 413, whether or not Content-Length is honest."""
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
+    def __init__(
+        self, app: ASGIApp, limit: int, upload_limit: int | None = None, upload_paths: tuple[str, ...] = ()
+    ) -> None:
         self.app = app
-        self.limit = limit
+        self.default_limit = limit
+        self.upload_limit = upload_limit or limit
+        self.upload_paths = upload_paths
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -115,9 +119,12 @@ class BodySizeLimit:
             detail = "query: contains a NUL character"
             await problem(400, detail, [{"field": "query", "message": detail}])(scope, receive, send)
             return
+        # Files for the import wizard may be large; everything else stays small.
+        upload = scope.get("method") == "POST" and scope["path"] in self.upload_paths
+        limit = self.upload_limit if upload else self.default_limit
         declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
-            await self._refuse(scope, receive, send)
+        if declared is not None and (not declared.isdigit() or int(declared) > limit):
+            await self._refuse(scope, receive, send, limit)
             return
         received = 0
         too_large = False
@@ -129,7 +136,7 @@ class BodySizeLimit:
             nonlocal received, too_large
             message = await receive()
             received += len(message.get("body", b""))
-            if received > self.limit:
+            if received > limit:
                 too_large = True
                 return {"type": "http.disconnect"}
             return message
@@ -147,11 +154,19 @@ class BodySizeLimit:
             if not too_large:
                 raise
         if too_large and not started:
-            await self._refuse(scope, receive, send)
+            await self._refuse(scope, receive, send, limit)
 
-    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
-        detail = f"body: larger than {self.limit} bytes"
-        response = problem(413, detail, [{"field": "body", "message": detail}])
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
+        detail = f"body: larger than {limit} bytes"
+        response: Response = problem(413, detail, [{"field": "body", "message": detail}])
+        if not scope["path"].startswith("/api/"):
+            # A person uploading a file gets a page, not JSON; no template, as the app never ran.
+            megabytes = limit / (1024 * 1024)
+            page = (
+                f"<!doctype html><title>Too large</title><h1>That file is too large</h1>"
+                f'<p>The limit is {megabytes:.0f} MiB. <a href="/">Back to leadwell</a></p>'
+            )
+            response = HTMLResponse(page, status_code=413)
         await response(scope, receive, send)
 
 

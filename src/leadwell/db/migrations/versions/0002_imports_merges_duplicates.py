@@ -39,6 +39,7 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column("rows_done", sa.Integer(), nullable=False),
+        sa.Column("heartbeat_at", leadwell.db.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column(
             "summary",
             sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),

@@ -1,0 +1,356 @@
+"""Import a contacts file: read, map, clean, then write in chunks that each commit on their own.
+
+A chunk's rows and the import's progress mark move in one transaction, so a crash or Ctrl-C leaves
+the database consistent and the same command, run again, resumes after the last committed chunk.
+Matching by email (and identity key for people without one) makes a second import of the same file
+create nothing new.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from leadwell.contacts.importing.cleaning import CleanRow, Issue, RowCleaner
+from leadwell.contacts.importing.mapping import Mapping, apply_overrides, auto_map, identifies_a_person
+from leadwell.contacts.importing.people import PeopleWriter
+from leadwell.contacts.importing.reader import Table, UnreadableFile, open_table, sha256_of
+from leadwell.contacts.importing.writer import OrganizationResolver, Tally
+from leadwell.db.models import Import, ImportIssue
+from leadwell.db.session import Database
+from leadwell.db.types import utcnow
+from leadwell.errors import Conflict
+
+CHUNK_ROWS = 5000
+HEARTBEAT_TIMEOUT = timedelta(minutes=2)  # far longer than any chunk takes
+PREVIEW_ROWS = 10
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    list_name: str | None = None
+    default_region: str | None = None
+    overrides: tuple[str, ...] = ()
+    dry_run: bool = False
+    sheet: str | None = None
+    chunk_rows: int = CHUNK_ROWS  # rows per transaction: fewer round trips vs. less work lost to a crash
+
+
+@dataclass
+class ImportSummary:
+    """What an import read and did; ``issues`` holds every rejected or doubtful row."""
+
+    file_name: str
+    list_name: str
+    format: str
+    profile: str
+    mapping: dict[str, str]
+    import_id: int | None = None
+    dry_run: bool = False
+    resumed_after_line: int = 0
+    rows_read: int = 0
+    rejected: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    duplicates_in_file: int = 0
+    organizations_created: int = 0
+    duplicate_candidates: int = 0
+    issues: list[Issue] = field(default_factory=list)
+
+    @property
+    def warnings(self) -> int:
+        return sum(issue.severity == "warning" for issue in self.issues)
+
+    def counts(self) -> dict[str, Any]:
+        """The figures, for JSON output and the stored import record."""
+        names = (
+            "rows_read",
+            "rejected",
+            "created",
+            "updated",
+            "unchanged",
+            "duplicates_in_file",
+            "organizations_created",
+            "duplicate_candidates",
+            "resumed_after_line",
+        )
+        return {name: getattr(self, name) for name in names} | {"warnings": self.warnings}
+
+
+def resolve_mapping(table: Table, overrides: tuple[str, ...]) -> Mapping:
+    """Auto-map the headers, apply ``--map`` overrides, and insist that a person can be identified."""
+    mapping = apply_overrides(auto_map(table.headers), list(overrides))
+    if not identifies_a_person(mapping):
+        raise UnreadableFile(
+            "file: no column could identify a person (an email, phone or name column); "
+            f"columns are {', '.join(table.headers[:12])}; use --map 'Column=email'",
+            field="file",
+        )
+    return mapping
+
+
+@dataclass(frozen=True)
+class Preview:
+    table_format: str
+    encoding: str | None
+    delimiter: str | None
+    headers: list[str]
+    mapping: Mapping
+    rows: list[list[str]]
+    cleaned: list[CleanRow]
+
+
+def preview_file(path: Path, options: ImportOptions) -> Preview:
+    """The first rows of a file, raw and cleaned, with the mapping an import would use."""
+    with open_table(path, options.sheet) as table:
+        mapping = apply_overrides(auto_map(table.headers), list(options.overrides))
+        cleaner = RowCleaner(mapping, options.default_region)
+        raw: list[list[str]] = []
+        cleaned: list[CleanRow] = []
+        for line, cells in table.rows:
+            raw.append(cells)
+            cleaned.append(cleaner.clean(line, cells))
+            if len(raw) >= PREVIEW_ROWS:
+                break
+        return Preview(table.format, table.encoding, table.delimiter, table.headers, mapping, raw, cleaned)
+
+
+@dataclass
+class Run:
+    """One pass over a file: where rows come from, how they are cleaned, what is reported."""
+
+    db: Database
+    workspace_id: int
+    table: Table
+    cleaner: RowCleaner
+    summary: ImportSummary
+    options: ImportOptions
+    progress: Callable[[int], None] | None = None
+
+    def chunks(self, after_line: int) -> Iterator[tuple[list[CleanRow], int]]:
+        """Cleaned, accepted rows in chunks, with the last line each chunk covers."""
+        chunk: list[CleanRow] = []
+        last = after_line
+        summary = self.summary
+        for line, cells in self.table.rows:
+            if line <= after_line:
+                continue
+            row = self.cleaner.clean(line, cells)
+            summary.rows_read += 1
+            summary.issues.extend(row.issues)
+            last = line
+            if row.rejected:
+                summary.rejected += 1
+            else:
+                chunk.append(row)
+            if self.progress and summary.rows_read % 1000 == 0:
+                self.progress(summary.rows_read)
+            if len(chunk) >= self.options.chunk_rows:
+                yield chunk, last
+                chunk = []
+        yield chunk, last
+
+
+def _start(
+    db: Database,
+    workspace_id: int,
+    path: Path,
+    summary: ImportSummary,
+    options: ImportOptions,
+    user_id: int | None,
+) -> tuple[int, int]:
+    """The import record to write into: an unfinished one of the same file resumes, else a new one."""
+    digest = sha256_of(path)
+    with db.session() as session:
+        unfinished = session.scalar(
+            select(Import)
+            .where(
+                Import.workspace_id == workspace_id,
+                Import.sha256 == digest,
+                Import.list_name == summary.list_name,
+                Import.status.in_(("running", "failed")),
+            )
+            .order_by(Import.id.desc())
+        )
+        if unfinished is not None:
+            _claim(session, unfinished)
+            return unfinished.id, unfinished.rows_done
+        record = Import(
+            workspace_id=workspace_id,
+            file_name=summary.file_name,
+            list_name=summary.list_name,
+            sha256=digest,
+            status="running",
+            mapping=summary.mapping,
+            options={"default_region": options.default_region},
+            created_by_id=user_id,
+        )
+        session.add(record)
+        session.flush()
+        return record.id, 0
+
+
+def _claim(session: Session, record: Import) -> None:
+    """Take over an unfinished import, unless a live run still holds it (its heartbeat is recent).
+
+    The claim is one conditional UPDATE, so of two runs starting together only one wins.
+    """
+    now = utcnow()
+    claimed = session.execute(
+        update(Import)
+        .where(Import.id == record.id, Import.heartbeat_at < now - HEARTBEAT_TIMEOUT)
+        .values(heartbeat_at=now, status="running")
+    )
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        raise Conflict(
+            f"file: this file is being imported right now (import {record.id}); "
+            f"try again when it has finished or in {HEARTBEAT_TIMEOUT.seconds // 60} minutes",
+            field="file",
+        )
+
+
+def _issue_rows(import_id: int, issues: list[Issue]) -> list[dict[str, Any]]:
+    return [
+        {
+            "import_id": import_id,
+            "line": i.line,
+            "column": i.column,
+            "severity": i.severity,
+            "reason": i.reason[:2000],
+            "value": (i.value or "")[:2000] or None,
+        }
+        for i in issues
+    ]
+
+
+def import_file(
+    db: Database,
+    workspace_id: int,
+    path: Path,
+    options: ImportOptions = ImportOptions(),
+    file_name: str | None = None,
+    user_id: int | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> ImportSummary:
+    """Import ``path`` into a workspace; raises :class:`UnreadableFile` when it cannot be read at all."""
+    name = file_name or path.name
+    with open_table(path, options.sheet) as table:
+        mapping = resolve_mapping(table, options.overrides)
+        summary = ImportSummary(
+            name,
+            options.list_name or name,
+            table.format,
+            mapping.profile,
+            dict(mapping.columns),
+            dry_run=options.dry_run,
+        )
+        run = Run(
+            db, workspace_id, table, RowCleaner(mapping, options.default_region), summary, options, progress
+        )
+        if options.dry_run:
+            _run_dry(run)
+            return summary
+        import_id, after = _start(db, workspace_id, path, summary, options, user_id)
+        summary.import_id, summary.resumed_after_line = import_id, after
+        try:
+            tally = _run(run, import_id, after)
+        except Exception as error:
+            _release(db, import_id, error)
+            raise
+        except KeyboardInterrupt:
+            _release(db, import_id, None)  # stopped on purpose: resumable at once
+            raise
+    summary.duplicate_candidates = _find_duplicates(db, workspace_id, tally.touched)
+    _finish(db, import_id, summary)
+    return summary
+
+
+def _copy(tally: Tally, summary: ImportSummary) -> None:
+    summary.created, summary.updated, summary.unchanged = tally.created, tally.updated, tally.unchanged
+    summary.duplicates_in_file = tally.duplicates_in_file
+    summary.organizations_created = tally.organizations_created
+
+
+def _run(run: Run, import_id: int, after: int) -> Tally:
+    tally = Tally()
+    orgs = OrganizationResolver(run.workspace_id)
+    people = PeopleWriter(run.workspace_id, import_id, run.summary.list_name)
+    issues = run.summary.issues
+    reported = len(issues)
+    for chunk, last_line in run.chunks(after):
+        with run.db.session() as session:
+            connection = session.connection()
+            org_ids = orgs.resolve(connection, chunk, tally)
+            issues.extend(people.write(connection, chunk, org_ids, tally))
+            if len(issues) > reported:
+                connection.execute(insert(ImportIssue), _issue_rows(import_id, issues[reported:]))
+            record = session.get(Import, import_id)
+            assert record is not None
+            record.rows_done, record.heartbeat_at = last_line, utcnow()
+        reported = len(issues)
+    _copy(tally, run.summary)
+    return tally
+
+
+def _run_dry(run: Run) -> None:
+    """Everything an import would do, in one transaction that is rolled back."""
+    tally = Tally()
+    orgs = OrganizationResolver(run.workspace_id)
+    people = PeopleWriter(run.workspace_id, None, run.summary.list_name)
+    with run.db.engine.connect() as connection:
+        transaction = connection.begin()
+        try:
+            for chunk, _last in run.chunks(0):
+                org_ids = orgs.resolve(connection, chunk, tally)
+                run.summary.issues.extend(people.write(connection, chunk, org_ids, tally))
+        finally:
+            transaction.rollback()
+    _copy(tally, run.summary)
+
+
+def _find_duplicates(db: Database, workspace_id: int, touched: set[int]) -> int:
+    """Fuzzy duplicates among the people this import touched, queued for review."""
+    from leadwell.contacts.dedupe import find_duplicates
+
+    if not touched:
+        return 0
+    with db.session() as session:
+        return find_duplicates(session, workspace_id, touched)
+
+
+def _release(db: Database, import_id: int, error: Exception | None) -> None:
+    """Let go of an import that stopped: failed (with the reason) or interrupted. Its committed chunks
+    stay, and the next run of the same file may take it over at once instead of waiting out the
+    heartbeat (which is what a killed process leaves behind)."""
+    with db.session() as session:
+        record = session.get(Import, import_id)
+        if record is not None:
+            record.heartbeat_at = utcnow() - HEARTBEAT_TIMEOUT - timedelta(seconds=1)
+            if error is not None:
+                record.status = "failed"
+                record.summary = {**record.summary, "error": str(error)[:500]}
+
+
+def _finish(db: Database, import_id: int, summary: ImportSummary) -> None:
+    with db.session() as session:
+        record = session.get(Import, import_id)
+        assert record is not None
+        record.status, record.finished_at = "done", utcnow()
+        record.summary = summary.counts()
+
+
+def write_issues_csv(path: Path, issues: list[Issue]) -> None:
+    """The rejected and doubtful rows, one per line: line, column, severity, reason, value."""
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["line", "column", "severity", "reason", "value"])
+        for issue in issues:
+            writer.writerow([issue.line, issue.column or "", issue.severity, issue.reason, issue.value or ""])

@@ -1,0 +1,263 @@
+"""Set-based writing of cleaned rows: organizations matched or created, people matched by email or
+identity key (so a second import of the same file creates nothing), new people bulk-inserted, known
+people filled in. One call handles one chunk inside the caller's transaction."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Connection, Table, bindparam, delete, false, func, select, update
+
+from leadwell.contacts.importing.cleaning import CleanRow
+from leadwell.db.models import Base
+from leadwell.db.types import UTCDateTime, utcnow
+
+CONTACTS: Table = Base.metadata.tables["contacts"]
+EMAILS: Table = Base.metadata.tables["contact_emails"]
+ORGS: Table = Base.metadata.tables["organizations"]
+SCALARS = (
+    "first_name",
+    "last_name",
+    "title",
+    "street",
+    "city",
+    "region",
+    "postal_code",
+    "country",
+    "timezone",
+)
+ORG_FILLABLE = ("employees", "employees_min", "employees_max", "industry", "country")
+
+
+@dataclass
+class Tally:
+    """What an import did, row by row, added up across chunks."""
+
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    duplicates_in_file: int = 0
+    organizations_created: int = 0
+    touched: set[int] = field(default_factory=set)
+
+
+def identity_key(contact: dict[str, Any], organization_id: int | None) -> str | None:
+    """How a person without an email is recognised again: first phone, else name at organization."""
+    if contact.get("phones"):
+        return f"phone:{contact['phones'][0]}"
+    first, last = contact.get("first_name", "").lower(), contact.get("last_name", "").lower()
+    if first or last:
+        return f"name:{first}|{last}|{organization_id or ''}"
+    return None
+
+
+def _new_ids(connection: Connection, table: Table, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert ``rows`` with a plain executemany and return their ids, in order.
+
+    Ids are reserved first, because INSERT … RETURNING of many rows is slow on both databases: SQLite
+    runs it one row at a time to keep the order, and psycopg parses thousands of placeholders. On
+    PostgreSQL the sequence hands them out; on SQLite, once this transaction holds the write lock (the
+    no-op write takes it), nobody else can insert, so the next ids are simply the ones after the
+    largest, exactly what SQLite itself would have chosen.
+    """
+    if not rows:
+        return []
+    if connection.dialect.name == "postgresql":
+        sequence = func.pg_get_serial_sequence(table.name, "id")
+        draw = select(func.nextval(sequence)).select_from(func.generate_series(1, len(rows)))
+        ids = list(connection.execute(draw).scalars())
+    else:
+        connection.execute(delete(table).where(false()))
+        start = (connection.execute(select(func.max(table.c.id))).scalar() or 0) + 1
+        ids = list(range(start, start + len(rows)))
+    raw_insert(connection, table, [{**row, "id": new_id} for row, new_id in zip(rows, ids, strict=True)])
+    return ids
+
+
+def _sqlite_time(value: datetime) -> str:
+    # The text SQLAlchemy's SQLite DateTime stores (naive UTC), so the ORM reads these rows back as usual.
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def raw_insert(connection: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Insert many rows straight through the driver: COPY on PostgreSQL, executemany on SQLite.
+
+    At a million rows SQLAlchemy's per-row parameter processing costs more than the database's own
+    work, so values are converted here once, the way the column types would: JSON to text, times to
+    UTC (naive text on SQLite). Runs inside ``connection``'s transaction.
+    """
+    if not rows:
+        return
+    names = list(rows[0])
+    json_columns = {name for name in names if isinstance(table.c[name].type, JSON)}
+    time_columns = {name for name in names if isinstance(table.c[name].type, UTCDateTime)}
+    postgres = connection.dialect.name == "postgresql"
+
+    # Column by column: a million rows make per-cell function calls the dominant cost.
+    columns = [[row[name] for row in rows] for name in names]
+    for index, name in enumerate(names):
+        if name in json_columns:
+            columns[index] = [None if item is None else json.dumps(item) for item in columns[index]]
+        elif name in time_columns and not postgres:
+            seen: dict[datetime, str] = {}  # rows of one chunk mostly share their timestamps
+            columns[index] = [
+                None if item is None else seen.get(item) or seen.setdefault(item, _sqlite_time(item))
+                for item in columns[index]
+            ]
+    tuples = list(zip(*columns, strict=True))
+    driver = connection.connection.driver_connection
+    assert driver is not None
+    column_list = ", ".join(f'"{name}"' for name in names)
+    if postgres:
+        with (
+            driver.cursor() as cursor,
+            cursor.copy(f'COPY "{table.name}" ({column_list}) FROM STDIN') as copy,
+        ):
+            for item in tuples:
+                copy.write_row(item)
+        return
+    marks = ", ".join("?" for _ in names)
+    driver.cursor().executemany(f'INSERT INTO "{table.name}" ({column_list}) VALUES ({marks})', tuples)
+
+
+class OrganizationResolver:
+    """Finds or creates organizations by domain, then by name; remembers answers across chunks."""
+
+    def __init__(self, workspace_id: int) -> None:
+        self.workspace_id = workspace_id
+        self.by_domain: dict[str, int] = {}
+        self.by_name: dict[str, int] = {}
+        # Which of an organization's fillable fields are still empty: only those are ever updated,
+        # so a file full of known organizations costs no writes.
+        self.empty: dict[int, set[str]] = {}
+
+    def _remember(self, org_id: int, values: Sequence[Any]) -> None:
+        self.empty[org_id] = {name for name, value in zip(ORG_FILLABLE, values, strict=True) if value is None}
+
+    def resolve(self, connection: Connection, rows: Sequence[CleanRow], tally: Tally) -> list[int | None]:
+        """The organization id of each row (None when it has none)."""
+        wanted = [row.organization for row in rows]
+        self._load(connection, [org for org in wanted if org])
+        missing: dict[str, dict[str, Any]] = {}
+        for org in wanted:
+            if org and self._known(org) is None:
+                missing.setdefault(self._key(org), org)
+        self._create(connection, list(missing.values()), tally)
+        self._fill(connection, [org for org in wanted if org])
+        return [self._known(org) if org else None for org in wanted]
+
+    @staticmethod
+    def _key(org: dict[str, Any]) -> str:
+        return f"d:{org['domain']}" if org.get("domain") else f"n:{org['name'].lower()}"
+
+    def _known(self, org: dict[str, Any]) -> int | None:
+        if org.get("domain") and org["domain"] in self.by_domain:
+            return self.by_domain[org["domain"]]
+        name = (org.get("name") or "").lower()
+        return self.by_name.get(name) if name and not org.get("domain") else None
+
+    def _load(self, connection: Connection, orgs: list[dict[str, Any]]) -> None:
+        domains = {o["domain"] for o in orgs if o.get("domain")} - self.by_domain.keys()
+        names = {
+            o["name"].lower() for o in orgs if not o.get("domain") and o.get("name")
+        } - self.by_name.keys()
+        scope = ORGS.c.workspace_id == self.workspace_id
+        fillable = [ORGS.c[name] for name in ORG_FILLABLE]
+        if domains:
+            found = connection.execute(
+                select(ORGS.c.domain, ORGS.c.id, *fillable).where(scope, ORGS.c.domain.in_(domains))
+            )
+            for domain, org_id, *values in found:
+                self.by_domain[domain] = org_id
+                self._remember(org_id, values)
+        if names:
+            lowered = func.lower(ORGS.c.name)
+            found = connection.execute(
+                select(lowered, ORGS.c.id, *fillable)
+                .where(scope, lowered.in_(names))
+                .order_by(ORGS.c.id.desc())
+            )
+            for name, org_id, *values in found:  # the oldest of same-named organizations wins
+                self.by_name[name] = org_id
+                self._remember(org_id, values)
+
+    def _create(self, connection: Connection, orgs: list[dict[str, Any]], tally: Tally) -> None:
+        now = utcnow()
+        rows = [
+            {
+                "workspace_id": self.workspace_id,
+                "name": o.get("name") or o["domain"],
+                "domain": o.get("domain"),
+                "employees": o.get("employees"),
+                "employees_min": o.get("employees_min"),
+                "employees_max": o.get("employees_max"),
+                "industry": o.get("industry"),
+                "country": o.get("country"),
+                "custom": {},
+                "created_at": now,
+                "updated_at": now,
+            }
+            for o in orgs
+        ]
+        for org, new_id in zip(orgs, _new_ids(connection, ORGS, rows), strict=True):
+            self._remember(new_id, [org.get(name) for name in ORG_FILLABLE])
+            if org.get("domain"):
+                self.by_domain[org["domain"]] = new_id
+            else:
+                self.by_name[org["name"].lower()] = new_id
+        tally.organizations_created += len(rows)
+
+    def _fill(self, connection: Connection, orgs: list[dict[str, Any]]) -> None:
+        """Fill an existing organization's empty size, industry or country from the file; never overwrite."""
+        updates: dict[int, dict[str, Any]] = {}
+        for org in orgs:
+            org_id = self._known(org)
+            empty = self.empty.get(org_id, set()) if org_id is not None else set()
+            given = {name for name in empty if org.get(name) is not None}
+            if org_id is not None and given:
+                updates[org_id] = {name: org.get(name) if name in given else None for name in ORG_FILLABLE}
+                empty -= given
+        if not updates:
+            return
+        statement = (
+            update(ORGS)
+            .where(ORGS.c.id == bindparam("org_id"))
+            .values({name: func.coalesce(ORGS.c[name], bindparam(f"new_{name}")) for name in ORG_FILLABLE})
+        )
+        connection.execute(
+            statement,
+            [
+                {"org_id": org_id, **{f"new_{k}": v for k, v in values.items()}}
+                for org_id, values in updates.items()
+            ],
+        )
+
+
+def existing_contacts(
+    connection: Connection, workspace_id: int, emails: Iterable[str], keys: Iterable[str]
+) -> tuple[dict[str, int], dict[str, int]]:
+    """Contact ids already holding these emails, and those with these identity keys."""
+    emails, keys = set(emails), set(keys)
+    by_email: dict[str, int] = {}
+    by_key: dict[str, int] = {}
+    if emails:
+        found = connection.execute(
+            select(EMAILS.c.email, EMAILS.c.contact_id).where(
+                EMAILS.c.workspace_id == workspace_id, EMAILS.c.email.in_(emails)
+            )
+        )
+        by_email = {email: contact_id for email, contact_id in found}
+    if keys:
+        found = connection.execute(
+            select(CONTACTS.c.identity_key, CONTACTS.c.id).where(
+                CONTACTS.c.workspace_id == workspace_id,
+                CONTACTS.c.identity_key.in_(keys),
+                CONTACTS.c.merged_into_id.is_(None),
+            )
+        )
+        by_key = {key: contact_id for key, contact_id in found if key}
+    return by_email, by_key

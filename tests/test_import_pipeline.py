@@ -1,0 +1,260 @@
+"""The import pipeline against a real database: matching, idempotence, resume, organizations, export."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from typer.testing import CliRunner
+
+from leadwell.cli import app
+from leadwell.contacts.export import export_contacts
+from leadwell.contacts.importing.pipeline import ImportOptions, import_file
+from leadwell.contacts.importing.reader import UnreadableFile, sha256_of
+from leadwell.db.models import Contact, ContactEmail, Import, ImportIssue, Organization
+from leadwell.db.session import Database
+from leadwell.errors import Conflict
+from leadwell.ids import IdCodec
+from tests import factories
+from tests.conftest import Tenant
+
+HEADER = [
+    "First Name",
+    "Last Name",
+    "Email",
+    "Phone",
+    "Company",
+    "Website",
+    "# Employees",
+    "Job Title",
+    "Shoe Size",
+]
+ROWS = [
+    [
+        "Ada",
+        "Lovelace",
+        "Ada@Analytical.io",
+        "+44 20 7946 0958",
+        "Analytical Engines",
+        "analytical.io",
+        "120",
+        "CTO",
+        "38",
+    ],
+    ["Grace", "Hopper", "grace@navy.example.com", "", "US Navy", "", "1,200", "Rear Admiral", ""],
+    ["Alan", "Turing", "alan.turing@gmail.com", "", "", "", "", "Mathematician", "44"],
+    ["Charles", "Babbage", "charles@analytical.io", "", "Analytical Engines", "", "100-250", "Founder", ""],
+    ["", "", "", "", "Nameless Inc", "", "", "", ""],
+    ["Ada", "Lovelace", " ADA@analytical.io ", "", "", "", "", "", ""],
+    ["Phone", "Only", "", "+1 415 555 0100", "", "", "", "", ""],
+]
+
+
+def write_csv(path: Path, rows: list[list[str]], header: list[str] = HEADER) -> Path:
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return path
+
+
+def count(db: Database, model: type) -> int:
+    with db.session() as session:
+        return session.scalar(select(func.count()).select_from(model)) or 0
+
+
+def test_import_creates_people_and_organizations(db: Database, tenant: Tenant, tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "people.csv", ROWS)
+    summary = import_file(db, tenant.workspace.id, path, ImportOptions(list_name="Conference 2026"))
+    assert (summary.rows_read, summary.rejected) == (7, 1)
+    assert summary.created == 5 and summary.duplicates_in_file == 1
+    with db.session() as session:
+        ada = session.scalars(select(Contact).where(Contact.email == "ada@analytical.io")).one()
+        assert ada.first_name == "Ada" and ada.title == "CTO" and ada.source == "Conference 2026"
+        assert ada.phones == ["+442079460958"] and ada.custom.get("shoe_size") == "38"
+        assert ada.import_id == summary.import_id
+        orgs = {o.name: o for o in session.scalars(select(Organization))}
+        assert set(orgs) == {"Analytical Engines", "US Navy"}  # gmail.com makes no organization
+        assert orgs["Analytical Engines"].domain == "analytical.io"
+        assert orgs["Analytical Engines"].employees == 120
+        charles = session.scalars(select(Contact).where(Contact.first_name == "Charles")).one()
+        assert charles.organization_id == ada.organization_id
+        alan = session.scalars(select(Contact).where(Contact.first_name == "Alan")).one()
+        assert alan.organization_id is None
+        phone_only = session.scalars(select(Contact).where(Contact.first_name == "Phone")).one()
+        assert phone_only.identity_key == "phone:+14155550100"
+        rejected = session.scalars(select(ImportIssue).where(ImportIssue.severity == "rejected")).one()
+        assert rejected.line == 6
+        record = session.get(Import, summary.import_id)
+        assert record is not None and record.status == "done" and record.summary["created"] == 5
+
+
+def test_importing_the_same_file_twice_creates_nothing(db: Database, tenant: Tenant, tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "people.csv", ROWS)
+    import_file(db, tenant.workspace.id, path)
+    before = (count(db, Contact), count(db, ContactEmail), count(db, Organization))
+    again = import_file(db, tenant.workspace.id, path)
+    assert again.created == 0 and again.updated == 0 and again.unchanged == 5
+    assert (count(db, Contact), count(db, ContactEmail), count(db, Organization)) == before
+
+
+def test_known_people_are_filled_in_never_overwritten(db: Database, tenant: Tenant, tmp_path: Path) -> None:
+    with db.session() as session:
+        factories.make_contact(
+            session,
+            tenant.workspace,
+            first_name="Ada",
+            last_name="King",
+            email="ada@analytical.io",
+            title=None,
+        )
+    summary = import_file(db, tenant.workspace.id, write_csv(tmp_path / "p.csv", ROWS[:1]))
+    assert summary.updated == 1 and summary.created == 0
+    with db.session() as session:
+        ada = session.scalars(select(Contact).where(Contact.email == "ada@analytical.io")).one()
+        assert ada.last_name == "King"  # kept
+        assert ada.title == "CTO" and ada.phones == ["+442079460958"]  # filled
+
+
+def test_an_address_of_someone_else_is_not_stolen(db: Database, tenant: Tenant, tmp_path: Path) -> None:
+    with db.session() as session:
+        first = factories.make_contact(session, tenant.workspace, first_name="First", email="first@acme.io")
+        factories.make_contact(session, tenant.workspace, first_name="Second", email="second@acme.io")
+        first_id = first.id
+    header = ["Name", "Email", "Email 2", "Email 3"]
+    rows = [["First Person", "first@acme.io", "second@acme.io", "new@acme.io"]]
+    summary = import_file(db, tenant.workspace.id, write_csv(tmp_path / "p.csv", rows, header))
+    assert (summary.created, summary.updated) == (0, 1)  # matched by its first address
+    assert any("second@acme.io already belongs" in issue.reason for issue in summary.issues)
+    with db.session() as session:
+        owners = dict(session.execute(select(ContactEmail.email, ContactEmail.contact_id)).all())
+    assert owners["new@acme.io"] == first_id and owners["second@acme.io"] != first_id
+
+
+def test_an_interrupted_import_resumes_and_completes(db: Database, tenant: Tenant, tmp_path: Path) -> None:
+    rows = [[f"P{i}", f"L{i}", f"p{i}@example.com", "", "", "", "", "", ""] for i in range(2500)]
+    path = write_csv(tmp_path / "big.csv", rows)
+
+    def crash(read: int) -> None:
+        if read >= 1500:
+            raise KeyboardInterrupt
+
+    options = ImportOptions(chunk_rows=500)
+    with pytest.raises(KeyboardInterrupt):
+        import_file(db, tenant.workspace.id, path, options, progress=crash)
+    stored = count(db, Contact)
+    assert 0 < stored < 2500 and stored % 500 == 0  # whole chunks only
+    with db.session() as session:
+        emails = count(db, ContactEmail)
+        assert emails == stored
+    resumed = import_file(db, tenant.workspace.id, path, options)
+    assert resumed.resumed_after_line == stored + 1  # the header is line 1
+    assert count(db, Contact) == 2500 and count(db, ContactEmail) == 2500
+    with db.session() as session:
+        assert session.scalars(select(Import.status)).all() == ["done"]
+
+
+def test_dry_run_stores_nothing(db: Database, tenant: Tenant, tmp_path: Path) -> None:
+    summary = import_file(
+        db, tenant.workspace.id, write_csv(tmp_path / "p.csv", ROWS), ImportOptions(dry_run=True)
+    )
+    assert summary.created == 5 and summary.import_id is None
+    assert count(db, Contact) == 0 and count(db, Organization) == 0 and count(db, Import) == 0
+
+
+def test_a_file_without_identifying_columns_is_refused(db: Database, tenant: Tenant, tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "p.csv", [["red", "big"]], ["Colour", "Size"])
+    with pytest.raises(UnreadableFile) as error:
+        import_file(db, tenant.workspace.id, path)
+    assert "identify a person" in error.value.detail
+    assert count(db, Import) == 0
+
+
+def test_export_carries_every_field_and_round_trips(
+    db: Database, tenant: Tenant, other_tenant: Tenant, tmp_path: Path, codec: IdCodec
+) -> None:
+    import_file(db, tenant.workspace.id, write_csv(tmp_path / "p.csv", ROWS))
+    out = io.StringIO()
+    with db.session() as session:
+        written = export_contacts(session.connection(), codec, tenant.workspace.id, out)
+    assert written == 5
+    table = list(csv.DictReader(io.StringIO(out.getvalue())))
+    ada = next(row for row in table if row["email"] == "ada@analytical.io")
+    assert ada["organization"] == "Analytical Engines" and ada["custom.shoe_size"] == "38"
+    assert ada["phones"] == "+442079460958" and ada["id"].startswith("ct_")
+    exported = tmp_path / "exported.csv"
+    exported.write_text(out.getvalue(), encoding="utf-8")
+    again = import_file(db, other_tenant.workspace.id, exported)
+    assert again.created == 5 and again.rejected == 0
+
+
+def test_cli_import_reports_and_exits_by_outcome(
+    db_url: str, db: Database, tenant: Tenant, tmp_path: Path
+) -> None:
+    runner = CliRunner()
+    path = write_csv(tmp_path / "p.csv", ROWS)
+    errors = tmp_path / "errors.csv"
+    base = ["--database-url", db_url, "-w", tenant.workspace.slug]
+    result = runner.invoke(app, ["import", "contacts", str(path), *base, "--errors", str(errors)])
+    assert result.exit_code == 0, result.output
+    assert "created: 5" in result.output and "rejected: 1" in result.output
+    with errors.open(encoding="utf-8") as handle:
+        issues = list(csv.DictReader(handle))
+    assert any(row["line"] == "6" and row["severity"] == "rejected" for row in issues)
+    empty = tmp_path / "empty.csv"
+    empty.write_text("", encoding="utf-8")
+    refused = runner.invoke(app, ["import", "contacts", str(empty), *base])
+    assert refused.exit_code == 2 and "error:" in refused.output
+    missing = runner.invoke(app, ["import", "contacts", str(tmp_path / "nope.csv"), *base])
+    assert missing.exit_code == 2
+    out = tmp_path / "all.csv"
+    exported = runner.invoke(app, ["export", "contacts", "--out", str(out), *base])
+    assert exported.exit_code == 0 and "5 contacts" in exported.output
+
+
+def test_a_file_being_imported_is_not_taken_over(db: Database, tenant: Tenant, tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "p.csv", ROWS)
+    with db.session() as session:
+        live = Import(
+            workspace_id=tenant.workspace.id,
+            file_name="p.csv",
+            list_name="p.csv",
+            sha256=sha256_of(path),
+            status="running",
+            mapping={},
+            options={},
+            summary={},
+        )
+        session.add(live)
+    with pytest.raises(Conflict) as error:
+        import_file(db, tenant.workspace.id, path)
+    assert "being imported right now" in error.value.detail
+    assert count(db, Contact) == 0
+    with db.session() as session:  # once its heartbeat is stale, the next run takes it over
+        record = session.scalars(select(Import)).one()
+        record.heartbeat_at = record.heartbeat_at - timedelta(minutes=5)
+    taken = import_file(db, tenant.workspace.id, path)
+    assert taken.import_id == record.id and taken.created == 5
+
+
+def test_a_failure_midway_marks_the_import_failed_and_a_rerun_completes(
+    db: Database, tenant: Tenant, tmp_path: Path
+) -> None:
+    rows = [[f"P{i}", f"L{i}", f"p{i}@example.com", "", "", "", "", "", ""] for i in range(1200)]
+    path = write_csv(tmp_path / "big.csv", rows)
+
+    def fail(read: int) -> None:
+        if read >= 1000:
+            raise RuntimeError("disk on fire")
+
+    with pytest.raises(RuntimeError):
+        import_file(db, tenant.workspace.id, path, ImportOptions(chunk_rows=400), progress=fail)
+    with db.session() as session:
+        record = session.scalars(select(Import)).one()
+        assert record.status == "failed" and "disk on fire" in record.summary["error"]
+    import_file(db, tenant.workspace.id, path, ImportOptions(chunk_rows=400))
+    assert count(db, Contact) == 1200
