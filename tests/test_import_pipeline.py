@@ -258,3 +258,17 @@ def test_a_failure_midway_marks_the_import_failed_and_a_rerun_completes(
         assert record.status == "failed" and "disk on fire" in record.summary["error"]
     import_file(db, tenant.workspace.id, path, ImportOptions(chunk_rows=400))
     assert count(db, Contact) == 1200
+
+
+def test_a_row_joining_two_people_of_the_same_chunk_keeps_addresses_unique(
+    db: Database, tenant: Tenant, tmp_path: Path
+) -> None:
+    header = ["Name", "Email", "Email 2"]
+    rows = [["Ann One", "a@acme.io", ""], ["Bea Two", "b@acme.io", ""], ["Ann One", "a@acme.io", "b@acme.io"]]
+    summary = import_file(db, tenant.workspace.id, write_csv(tmp_path / "p.csv", rows, header))
+    assert summary.created == 2 and summary.duplicates_in_file == 1
+    assert any("b@acme.io already belongs" in issue.reason for issue in summary.issues)
+    with db.session() as session:
+        owners = dict(session.execute(select(ContactEmail.email, ContactEmail.contact_id)).all())
+        names = dict(session.execute(select(Contact.id, Contact.first_name)).all())
+    assert names[owners["a@acme.io"]] == "Ann" and names[owners["b@acme.io"]] == "Bea"

@@ -67,15 +67,16 @@ class PeopleWriter:
         self, connection: Connection, rows: Sequence[CleanRow], org_ids: list[int | None], tally: Tally
     ) -> list[Issue]:
         """Write a chunk; returns warnings about emails that already belong to someone else."""
-        people = self._group(connection, rows, org_ids, tally)
-        issues = self._drop_taken_emails(connection, people)
+        people, owners = self._group(connection, rows, org_ids, tally)
+        issues = self._drop_taken_emails(people, owners)
         self._insert(connection, [p for p in people if p.existing_id is None], tally)
         self._update(connection, [p for p in people if p.existing_id is not None], tally)
         return issues
 
     def _group(
         self, connection: Connection, rows: Sequence[CleanRow], org_ids: list[int | None], tally: Tally
-    ) -> list[Person]:
+    ) -> tuple[list[Person], dict[str, int]]:
+        """The chunk's rows grouped into people, and who already owns each of their addresses."""
         keys = [
             None if row.contact.get("emails") else identity_key(row.contact, org)
             for row, org in zip(rows, org_ids, strict=True)
@@ -102,18 +103,26 @@ class PeopleWriter:
             person.lines.append(row.line)
             for handle in handles:
                 pending.setdefault(handle, person)
-        return people
+        return people, by_email
 
-    def _drop_taken_emails(self, connection: Connection, people: list[Person]) -> list[Issue]:
-        """An address belongs to one person: a second address already held by someone else is left there."""
-        emails = [e for p in people for e in p.contact.get("emails") or []]
-        owners, _ = existing_contacts(connection, self.workspace_id, emails, [])
+    @staticmethod
+    def _drop_taken_emails(people: list[Person], owners: dict[str, int]) -> list[Issue]:
+        """An address belongs to one person: one already held by someone else (stored, or earlier in
+        this chunk) is left with them."""
         issues = []
+        # Primary addresses are claimed first: a row that joined two people of the chunk must not
+        # take away the address another of them is known by.
+        claimed: dict[str, Person] = {}
+        for person in people:
+            emails = person.contact.get("emails") or []
+            if emails and owners.get(emails[0]) in (None, person.existing_id):
+                claimed.setdefault(emails[0], person)
         for person in people:
             kept = []
             for email in person.contact.get("emails") or []:
                 owner = owners.get(email)
-                if owner is None or owner == person.existing_id:
+                mine = owner is None or owner == person.existing_id
+                if mine and claimed.setdefault(email, person) is person:
                     kept.append(email)
                 else:
                     issues.append(

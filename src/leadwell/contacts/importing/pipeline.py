@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
+from leadwell.contacts.dedupe import find_duplicates
 from leadwell.contacts.importing.cleaning import CleanRow, Issue, RowCleaner
 from leadwell.contacts.importing.mapping import Mapping, apply_overrides, auto_map, identifies_a_person
 from leadwell.contacts.importing.people import PeopleWriter
@@ -29,7 +30,8 @@ from leadwell.db.types import utcnow
 from leadwell.errors import Conflict
 
 CHUNK_ROWS = 5000
-HEARTBEAT_TIMEOUT = timedelta(minutes=2)  # far longer than any chunk takes
+HEARTBEAT_TIMEOUT = timedelta(minutes=2)
+FULL_SCAN_FROM = 50_000  # people touched by one import  # far longer than any chunk takes
 PREVIEW_ROWS = 10
 
 
@@ -318,12 +320,13 @@ def _run_dry(run: Run) -> None:
 
 def _find_duplicates(db: Database, workspace_id: int, touched: set[int]) -> int:
     """Fuzzy duplicates among the people this import touched, queued for review."""
-    from leadwell.contacts.dedupe import find_duplicates
-
     if not touched:
         return 0
+    # Past a certain share of the workspace, one scan of everyone is cheaper than finding each
+    # touched person's block-mates.
+    scope = None if len(touched) >= FULL_SCAN_FROM else touched
     with db.session() as session:
-        return find_duplicates(session, workspace_id, touched)
+        return find_duplicates(session, workspace_id, scope)
 
 
 def _release(db: Database, import_id: int, error: Exception | None) -> None:
