@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from leadwell.contacts.importing.cleaning import FREE_MAIL_DOMAINS, is_free_mail
+from leadwell.contacts.importing.vocabulary import FREE_MAIL_DOMAINS, is_free_mail
 from tests.importing.conftest import FIXTURES
 from tests.importing.helpers import clean_file, clean_one, reasons
 

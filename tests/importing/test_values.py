@@ -1,4 +1,4 @@
-"""Value parsers added to contacts.fields for imports: counts, sizes, dates, names, fast emails and
+"""Value parsers in contacts.values for imports: counts, sizes, dates, names, fast emails and
 phones; property tests check the fast paths against the libraries they stand in for."""
 
 from __future__ import annotations
@@ -13,14 +13,13 @@ from hypothesis import strategies as st
 
 from leadwell.auth.accounts import normalize_email
 from leadwell.contacts import fields
-from leadwell.contacts.fields import (
+from leadwell.contacts.fields import fast_normalize_email, phone_to_e164
+from leadwell.contacts.values import (
     AmbiguousDate,
     date_order_hint,
-    fast_normalize_email,
     parse_count,
     parse_date,
     parse_employees,
-    phone_to_e164,
     split_full_name,
     tidy_name,
 )

@@ -13,37 +13,34 @@ Comparing every pair would be quadratic, so contacts meet only inside *blocks* s
 phone; a company (organization or domain) together with a first or last name; the first letters of
 the last name plus the first initial together with a clue. The keys are built from values the
 database computes (``lower``, ``trim``, ``substr``), so with ``contact_ids`` the database itself
-finds the other members of the targets' blocks in a few scans, and the two modes agree. The fuzzy
+finds the other members of the targets' blocks in a few scans (the queries are in
+:mod:`leadwell.contacts.dedupe_sql`), and the two modes agree. The fuzzy
 comparisons run in rapidfuzz's C++ loop over a block (``process.extract``), not pair by pair.
 """
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import cast
 
 from rapidfuzz import fuzz, process, utils
-from sqlalchemy import (
-    ARRAY,
-    BigInteger,
-    ColumnElement,
-    String,
-    Table,
-    Text,
-    false,
-    func,
-    literal,
-    or_,
-    select,
-    true,
-)
+from sqlalchemy import Table, select, true
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from leadwell.contacts.dedupe_sql import (
+    NAME_KEY,
+    Mates,
+    find_mates,
+    in_values,
+    is_postgres,
+    live,
+    lower_trim,
+    phone_elements,
+)
 from leadwell.db.models import Contact, ContactEmail, DuplicateCandidate, Organization
 
 # Addresses anyone can get: sharing one says nothing about sharing an employer.
@@ -64,61 +61,7 @@ LEGAL_FORMS = frozenset(
 SHARED_PHONE = 5  # a number on more contacts than this is a switchboard, not one person's phone
 BIG_BLOCK = 1000  # larger blocks are split by the first letters of the name, to stay far from quadratic
 NAME_ONLY_PENALTY = 5.0  # names plus a clue are weaker evidence than names at the same company
-MANY_ORGS = 500  # beyond this many organizations, finding their contacts scans the table
 EXTRA_SIGNAL = 3.0  # each further independent signal adds a little confidence
-
-
-def _postgres(session: Session) -> bool:
-    return session.get_bind().dialect.name == "postgresql"
-
-
-def in_values(session: Session, column: Any, values: Iterable[Any]) -> ColumnElement[bool]:
-    """``column IN (values)`` with the values in one parameter, however many there are.
-
-    SQLite reads a JSON array with ``json_each``, PostgreSQL unnests an array; both plan it as a
-    semi-join, unlike a bound list, which hits parameter limits and re-plans for every length.
-    """
-    items = list(values)
-    if not items:
-        return false()
-    if _postgres(session):
-        kind = BigInteger() if all(isinstance(item, int) for item in items) else Text()
-        source = select(func.unnest(literal(items, ARRAY(kind))))
-    else:
-        source = select(func.json_each(json.dumps(items)).table_valued("value").c.value)
-    condition: ColumnElement[bool] = column.in_(source)
-    return condition
-
-
-def _cat(*parts: Any) -> ColumnElement[str]:
-    """SQL string concatenation (``||`` on both databases; NULL when any part is NULL)."""
-    result = parts[0]
-    for part in parts[1:]:
-        result = result.op("||")(part)
-    return cast(ColumnElement[str], result)
-
-
-def _low(column: Any) -> ColumnElement[str]:
-    return cast(ColumnElement[str], func.lower(func.trim(column)))
-
-
-NAME_KEY = func.lower(
-    _cat(func.substr(func.trim(Contact.last_name), 1, 3), func.substr(func.trim(Contact.first_name), 1, 1))
-)
-
-
-def _email_parts(session: Session) -> tuple[ColumnElement[str], ColumnElement[str]]:
-    """The local part and the domain of ``contact_emails.email``, as the database splits them."""
-    email = ContactEmail.email
-    if _postgres(session):
-        return func.split_part(email, "@", 1), func.split_part(email, "@", 2)
-    at = func.instr(email, "@")
-    return func.substr(email, 1, at - 1), func.substr(email, at + 1)
-
-
-def _phone_elements(session: Session) -> Any:
-    name = "jsonb_array_elements_text" if _postgres(session) else "json_each"
-    return getattr(func, name)(Contact.phones).table_valued("value")
 
 
 def fuzzy_key(first_name: str, last_name: str) -> str:
@@ -153,16 +96,12 @@ class _People:
         return self.org_info.get(org, ("", None, "")) if org is not None else ("", None, "")
 
 
-def _live(workspace_id: int, query: Any) -> Any:
-    return query.where(Contact.workspace_id == workspace_id, Contact.merged_into_id.is_(None))
-
-
 def _load(session: Session, workspace_id: int, people: _People, ids: Collection[int] | None) -> None:
     """Append the live contacts ``ids`` (all when None) as targets, with addresses and phones."""
     start = _load_rows(session, workspace_id, people, ids, True)
-    elements = _phone_elements(session)
+    elements = phone_elements(session)
     emails = select(ContactEmail.contact_id, ContactEmail.email)
-    phones = _live(workspace_id, select(Contact.id, elements.c.value).join(elements, true()))
+    phones = live(workspace_id, select(Contact.id, elements.c.value).join(elements, true()))
     if ids is None:  # all of them: one pass over the table beats walking the (workspace, email) index
         emails = emails.where(ContactEmail.workspace_id + 0 == workspace_id)
     else:  # by the contacts just loaded: the index on contact_id, and never another workspace's
@@ -175,7 +114,7 @@ def _load(session: Session, workspace_id: int, people: _People, ids: Collection[
         people.phones[people.index[number]].append(phone)
 
 
-def _load_mates(session: Session, workspace_id: int, people: _People, mates: _Mates) -> None:
+def _load_mates(session: Session, workspace_id: int, people: _People, mates: Mates) -> None:
     """Append the live mates (not targets) with the addresses and phones that brought them."""
     start = _load_rows(session, workspace_id, people, mates.ids, False)
     for position in range(start, len(people.ids)):
@@ -192,13 +131,13 @@ def _load_rows(
     """Append the contacts' own columns and organizations; returns the position of the first."""
     columns = select(Contact.id, Contact.first_name, Contact.last_name, Contact.organization_id)
     columns = columns.add_columns(
-        _low(Contact.first_name), _low(Contact.last_name), _low(Contact.street), NAME_KEY
+        lower_trim(Contact.first_name), lower_trim(Contact.last_name), lower_trim(Contact.street), NAME_KEY
     )
     if ids is not None:
         columns = columns.where(in_values(session, Contact.id, ids))
     start = len(people.ids)
     for number, first, last, org, low_first, low_last, street, name_key in session.execute(
-        _live(workspace_id, columns)
+        live(workspace_id, columns)
     ):
         people.index[number] = len(people.ids)
         people.ids.append(number)
@@ -276,123 +215,15 @@ def _target_keys(people: _People) -> dict[str, set[str]]:
     return keys
 
 
-def _company_orgs(session: Session, workspace_id: int, companies: set[str]) -> set[str]:
-    """The targets' company keys rewritten as ``<organization id>|<name>``, the form the contacts
-    table can check without joining organizations (``d<domain>`` becomes that domain's organization)."""
-    domains = {c[1:].partition("|")[0] for c in companies if c[0] == "d"}
-    by_domain: dict[str, int] = {}
-    if domains:
-        query = select(Organization.domain, Organization.id).where(Organization.workspace_id == workspace_id)
-        rows = session.execute(query.where(in_values(session, Organization.domain, domains)))
-        by_domain = {domain: number for domain, number in rows if domain}
-    keys = set()
-    for company in companies:
-        owner, _, part = company[1:].partition("|")
-        number = by_domain.get(owner) if company[0] == "d" else int(owner)
-        if number is not None:
-            keys.add(f"{number}|{part}")
-    return keys
-
-
-@dataclass
-class _Mates:
-    """Contacts sharing a block with the targets, with the addresses and phones that matched (the
-    only ones of theirs a comparison with the targets can use)."""
-
-    ids: set[int] = field(default_factory=set)
-    emails: dict[int, list[str]] = field(default_factory=lambda: defaultdict(list))
-    phones: dict[int, list[str]] = field(default_factory=lambda: defaultdict(list))
-
-
-def _by_contact_row(
-    session: Session, workspace_id: int, people: _People, keys: dict[str, set[str]]
-) -> set[int]:
-    """Mates through the contacts table: same organization and name, a name key plus the street or
-    an organization alike (narrowed first by the indexed organization id, or by the street)."""
-    companies, named = keys["c"], keys["n"]
+def _mates(session: Session, workspace_id: int, people: _People) -> Mates:
+    """Contacts sharing a block with the targets, found by the database (see :func:`_block_keys` and
+    :func:`leadwell.contacts.dedupe_sql.find_mates`); the targets themselves are left out."""
     # (name key, organization) of each target: its own organization is the company rule's, so
     # only the *other* organizations with the same core need a look.
     clues = {(people.name_keys[p], people.orgs[p], people.org(p)[2]) for p in range(len(people.ids))}
     org_ids = _core_org_ids(session, workspace_id, {core for key, _org, core in clues if key and core})
     by_org = {f"{key}|g:{n}" for key, own, core in clues if key and core for n in org_ids[core] if n != own}
-    org_keys = _company_orgs(session, workspace_id, companies)
-    orgs = {int(key.partition("|")[0]) for key in org_keys}
-    streets = {n.partition("|s:")[2] for n in named if "|s:" in n}
-    # SQLite has no statistics to choose with: past a few organizations one pass over the table
-    # beats a lookup per row, and ``+ 0`` keeps it off the index.
-    many = len(orgs) > MANY_ORGS and not _postgres(session)
-    org_column = Contact.organization_id + 0 if many else Contact.organization_id
-    first, last, org = _low(Contact.first_name), _low(Contact.last_name), Contact.organization_id.cast(String)
-    same_company = or_(
-        in_values(session, _cat(org, literal("|"), first), org_keys),
-        in_values(session, _cat(org, literal("|"), last), org_keys),
-    )
-    alike = in_values(session, Contact.organization_id, {int(key.rpartition(":")[2]) for key in by_org})
-    named_alike = in_values(session, _cat(NAME_KEY, literal("|g:"), org), by_org)
-    street = _low(Contact.street)
-    same_street = in_values(session, _cat(NAME_KEY, literal("|s:"), street), named)
-    queries = [
-        (orgs, select(Contact.id).where(in_values(session, org_column, orgs), same_company)),
-        (by_org, select(Contact.id).where(alike, named_alike)),
-        (
-            streets,
-            _live(workspace_id, select(Contact.id)).where(in_values(session, street, streets), same_street),
-        ),
-    ]
-    found: set[int] = set()
-    for wanted, query in queries:
-        if wanted:  # an empty key set would still cost a scan
-            found.update(session.scalars(query))
-    return found
-
-
-def _by_email(session: Session, workspace_id: int, keys: dict[str, set[str]]) -> list[tuple[int, str]]:
-    """(contact, address) pairs at a target's company domain with a target's first or last name, or
-    with a target's name key and email local part."""
-    companies, named = keys["c"], keys["n"]
-    domains = {c[1:].partition("|")[0] for c in companies if c[0] == "d"}
-    locals_ = {n.partition("|l:")[2] for n in named if "|l:" in n}
-    if not (domains or locals_):
-        return []
-    local, domain = _email_parts(session)
-    first, last = _low(Contact.first_name), _low(Contact.last_name)
-    query = (
-        select(ContactEmail.contact_id, ContactEmail.email)
-        .join(Contact, Contact.id == ContactEmail.contact_id)
-        # Domains cannot use an index: scan the table rather than walk the (workspace, email)
-        # index and fetch every row a second time (``+ 0`` keeps the planner off it).
-        .where(ContactEmail.workspace_id + 0 == workspace_id)
-        .where(or_(in_values(session, domain, domains), in_values(session, local, locals_)))
-        .where(
-            or_(
-                in_values(session, _cat(literal("d"), domain, literal("|"), first), companies),
-                in_values(session, _cat(literal("d"), domain, literal("|"), last), companies),
-                in_values(session, _cat(NAME_KEY, literal("|l:"), local), named),
-            )
-        )
-    )
-    return [(number, address) for number, address in session.execute(query)]
-
-
-def _mates(session: Session, workspace_id: int, people: _People) -> _Mates:
-    """Contacts sharing a block with the targets, found by the database (see :func:`_block_keys`).
-
-    Each query narrows by something cheap (an indexed organization id, an email's domain or local
-    part, a street, a phone) before comparing the composite keys the blocks are made of. Queries
-    starting from an organization or an address are scoped by it; :func:`_load_rows` keeps live ones.
-    """
-    keys = _target_keys(people)
-    mates = _Mates(ids=_by_contact_row(session, workspace_id, people, keys))
-    for number, address in _by_email(session, workspace_id, keys):
-        mates.ids.add(number)
-        mates.emails[number].append(address)
-    if keys["p"]:
-        phones = _phone_elements(session)
-        query = select(Contact.id, phones.c.value).join(phones, true())
-        query = _live(workspace_id, query).where(in_values(session, phones.c.value, keys["p"]))
-        for number, phone in session.execute(query):
-            mates.ids.add(number)
-            mates.phones[number].append(phone)
+    mates = find_mates(session, workspace_id, _target_keys(people), by_org)
     mates.ids -= people.index.keys()
     return mates
 
@@ -517,7 +348,7 @@ def _store(session: Session, workspace_id: int, found: dict[tuple[int, int], _Fo
     pairs = sorted(found.keys() - {(a, b) for a, b in known}) if found else []
     table = cast(Table, DuplicateCandidate.__table__)
     statement = (
-        (pg_insert if _postgres(session) else sqlite_insert)(table)
+        (pg_insert if is_postgres(session) else sqlite_insert)(table)
         .on_conflict_do_nothing(index_elements=["workspace_id", "contact_a_id", "contact_b_id"])
         .returning(table.c.id)
     )

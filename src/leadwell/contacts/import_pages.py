@@ -9,22 +9,18 @@ list name and default country, in a JSON sidecar, as something to show).
 from __future__ import annotations
 
 import contextlib
-import csv
-import io
 import json
 import re
 import secrets
 import shutil
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 from typing import Annotated, Any
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
-from fastapi.responses import HTMLResponse, RedirectResponse, StreamingResponse
-from sqlalchemy import func, select, tuple_
+from fastapi.responses import HTMLResponse, RedirectResponse
+from sqlalchemy import select
 
 from leadwell.contacts.importing.mapping import (
     SHARED_TARGETS,
@@ -34,8 +30,7 @@ from leadwell.contacts.importing.mapping import (
     identifies_a_person,
 )
 from leadwell.contacts.importing.pipeline import ImportOptions, Preview, import_file, preview_file
-from leadwell.contacts.pages import spreadsheet_safe
-from leadwell.db.models import Import, ImportIssue
+from leadwell.db.models import Import
 from leadwell.errors import InvalidInput
 from leadwell.web.deps import Page, PageScope, check_csrf
 from leadwell.web.templating import render
@@ -47,7 +42,6 @@ COPY_BLOCK = 1024 * 1024
 LIST_NAME_MAX = 120  # imports.list_name and contacts.source hold 120 characters
 FILE_NAME_MAX = 300
 RECENT_IMPORTS = 20
-ISSUES_PER_PAGE = 100
 STALE_SECONDS = 2 * 24 * 3600  # an upload nobody imported within two days was abandoned
 # Default countries for phone numbers written without a +code: where leads most often come from.
 # fmt: off
@@ -337,7 +331,7 @@ def import_repreview(request: Request, scope: Page, token: str, form: Chosen) ->
     return render(request, "imports/_cleaned.html", scope=scope, workspaces=[], plan=plan)
 
 
-# --- run and summary -------------------------------------------------------------------------------
+# --- run (the summary it leads to: import_summary_pages) -------------------------------------------
 
 
 @router.post("/contacts/import/{token}/run", name="import_run", response_model=None)
@@ -386,85 +380,3 @@ def _import(scope: PageScope, upload: Upload, options: ImportOptions) -> int:
     upload.path.with_suffix(".json").unlink(missing_ok=True)
     assert summary.import_id is not None
     return summary.import_id
-
-
-def _record(scope: PageScope, import_id: str) -> Import:
-    """The import ``import_id`` if it belongs to this workspace; else a 404 page."""
-    missing = HTTPException(404, "No such import in this workspace.")
-    if not import_id.isdigit() or len(import_id) > 18:
-        raise missing
-    with scope.db.session() as session:
-        record = session.scalar(
-            select(Import).where(Import.id == int(import_id), Import.workspace_id == scope.workspace_id)
-        )
-    if record is None:
-        raise missing
-    return record
-
-
-def _issues(scope: PageScope, import_id: int, after: str, size: int) -> tuple[list[ImportIssue], str]:
-    """A page of an import's issues in line order, after the ``<line>-<id>`` cursor ``after``, and the
-    cursor of the next page ("" at the end). Keyset paging: the last page costs what the first does."""
-    query = select(ImportIssue).where(ImportIssue.import_id == import_id)
-    if after:
-        line, _, number = after.partition("-")
-        if not (line.isdigit() and number.isdigit()):
-            raise HTTPException(400, "This page link is broken; start again from the first page.")
-        query = query.where(tuple_(ImportIssue.line, ImportIssue.id) > tuple_(int(line), int(number)))
-    with scope.db.session() as session:
-        items = list(session.scalars(query.order_by(ImportIssue.line, ImportIssue.id).limit(size + 1)))
-    if len(items) <= size:
-        return items, ""
-    last = items[size - 1]
-    return items[:size], f"{last.line}-{last.id}"
-
-
-@router.get("/contacts/imports/{import_id}", name="import_summary")
-def import_summary(request: Request, scope: Page, import_id: str, after: str = "") -> HTMLResponse:
-    """What an import read and did, and its rejected and doubtful rows, a hundred at a time."""
-    record = _record(scope, import_id)
-    issues, more = _issues(scope, record.id, after, ISSUES_PER_PAGE)
-    with scope.db.session() as session:
-        total = session.scalar(
-            select(func.count()).select_from(ImportIssue).where(ImportIssue.import_id == record.id)
-        )
-    path = request.app.url_path_for("import_summary", import_id=str(record.id))
-    source = urlencode({"source": record.list_name})
-    links: dict[str, Any] = {
-        "next_url": f"{path}?{urlencode({'after': more})}#issues" if more else None,
-        "first_url": f"{path}#issues" if after else None,
-        "csv_url": request.app.url_path_for("import_issues_csv", import_id=str(record.id)),
-        "contacts_url": f"{request.app.url_path_for('contacts_list')}?{source}",
-        # The duplicates review is its own page; it only needs a link when this import queued some.
-        "duplicates_url": "/contacts/duplicates" if record.summary.get("duplicate_candidates") else None,
-    }
-    context: dict[str, Any] = {"record": record, "issues": issues, "total_issues": total or 0}
-    return _page(request, scope, "imports/summary.html", **context, **links)
-
-
-def _issue_lines(scope: PageScope, import_id: int) -> Iterator[str]:
-    """The issues as CSV text, a batch per short transaction, with formula-like cells defused."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(["line", "column", "severity", "reason", "value"])
-    after = ""
-    while True:
-        issues, after = _issues(scope, import_id, after, 1000)
-        for i in issues:
-            cells = (i.column, i.severity, i.reason, i.value)
-            writer.writerow([i.line, *(spreadsheet_safe(cell) for cell in cells)])
-        yield buffer.getvalue()
-        buffer.seek(0)
-        buffer.truncate()
-        if not after:
-            return
-
-
-@router.get("/contacts/imports/{import_id}/issues.csv", name="import_issues_csv")
-def import_issues_csv(scope: Page, import_id: str) -> StreamingResponse:
-    """Every rejected or doubtful row of an import, to fix in a spreadsheet and import again."""
-    record = _record(scope, import_id)
-    headers = {"Content-Disposition": f'attachment; filename="import-{record.id}-issues.csv"'}
-    return StreamingResponse(
-        _issue_lines(scope, record.id), media_type="text/csv; charset=utf-8", headers=headers
-    )

@@ -21,7 +21,7 @@ from sqlalchemy import Select, or_, select, update
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session
 
-from leadwell.contacts.dedupe import in_values
+from leadwell.contacts.dedupe_sql import in_values
 from leadwell.db.models import (
     LIFECYCLE_STAGES,
     Contact,

@@ -119,13 +119,21 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
 
 def _page_modules() -> list[Any]:
     """Routers of server-rendered pages, one module per domain."""
-    from leadwell.contacts import duplicates_pages, import_pages
+    from leadwell.contacts import duplicates_pages, import_pages, import_summary_pages
     from leadwell.contacts import pages as contacts_pages
     from leadwell.web import dashboard, settings_pages
 
-    # Duplicates and imports before contacts: /contacts/duplicates and /contacts/import must not be
-    # read as /contacts/{contact_id}.
-    return [auth_pages, dashboard, duplicates_pages, import_pages, contacts_pages, settings_pages]
+    # Duplicates and imports before contacts: /contacts/duplicates, /contacts/import and
+    # /contacts/imports must not be read as /contacts/{contact_id}.
+    return [
+        auth_pages,
+        dashboard,
+        duplicates_pages,
+        import_pages,
+        import_summary_pages,
+        contacts_pages,
+        settings_pages,
+    ]
 
 
 def app_from_env() -> FastAPI:

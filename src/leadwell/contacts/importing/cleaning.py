@@ -14,62 +14,30 @@ from dataclasses import dataclass
 from functools import lru_cache, partial
 from typing import Any
 
-from leadwell.contacts.fields import (
+from leadwell.contacts.fields import fast_normalize_email, phone_to_e164
+from leadwell.contacts.importing.countries import country_code
+from leadwell.contacts.importing.mapping import Mapping, looks_like_date_column
+from leadwell.contacts.importing.vocabulary import (
+    CHOICE_HELP,
+    MONTH_FIRST_REGIONS,
+    NEGATIVE_HEADER,
+    NULLS,
+    is_free_mail,
+    read_consent,
+    read_stage,
+    read_timezone,
+    read_website,
+)
+from leadwell.contacts.values import (
     AmbiguousDate,
-    clean_domain,
-    clean_timezone,
     date_order_hint,
-    fast_normalize_email,
     parse_date,
     parse_employees,
-    phone_to_e164,
     split_full_name,
     tidy_name,
 )
-from leadwell.contacts.importing.countries import country_code
-from leadwell.contacts.importing.mapping import Mapping, looks_like_date_column
 from leadwell.errors import InvalidInput
 
-_FREE_MAIL = """
-    gmail.com googlemail.com yahoo.com yahoo.co.uk yahoo.fr yahoo.de yahoo.es yahoo.it yahoo.ca yahoo.in
-    yahoo.com.au yahoo.com.br yahoo.co.jp yahoo.co.in ymail.com rocketmail.com outlook.com outlook.de
-    outlook.fr hotmail.com hotmail.co.uk hotmail.fr hotmail.de hotmail.it hotmail.es hotmail.nl live.com
-    live.co.uk live.fr live.de live.nl live.it msn.com icloud.com me.com mac.com aol.com aim.com gmx.de
-    gmx.net gmx.at gmx.ch gmx.com web.de t-online.de freenet.de posteo.de mailbox.org proton.me
-    protonmail.com protonmail.ch pm.me tutanota.com tuta.io zoho.com zohomail.com mail.com email.com
-    fastmail.com fastmail.fm hey.com duck.com hushmail.com mail.ru bk.ru inbox.ru list.ru rambler.ru
-    yandex.ru yandex.com yandex.ua ya.ru qq.com 163.com 126.com sina.com sohu.com aliyun.com foxmail.com
-    naver.com daum.net hanmail.net orange.fr wanadoo.fr free.fr laposte.net sfr.fr libero.it virgilio.it
-    alice.it tiscali.it seznam.cz wp.pl o2.pl interia.pl onet.pl btinternet.com sky.com virginmedia.com
-    comcast.net verizon.net att.net sbcglobal.net cox.net charter.net earthlink.net bellsouth.net
-    rogers.com shaw.ca sympatico.ca bigpond.com optusnet.com.au xtra.co.nz telenet.be skynet.be ziggo.nl
-    kpnmail.nl home.nl planet.nl bluewin.ch uol.com.br bol.com.br terra.com.br rediffmail.com
-"""
-FREE_MAIL_DOMAINS = frozenset(_FREE_MAIL.split())
-# Mail services with a domain in many countries (yahoo.com.mx, hotmail.be, gmx.fr ...).
-_FREE_MAIL_BRANDS = frozenset({"yahoo", "hotmail", "live", "outlook", "gmx", "yandex", "aol", "msn", "gmail"})
-# Sites whose pages people give as "website" but that are nobody's company domain.
-_PROFILE_SITES = frozenset(
-    {"linkedin.com", "facebook.com", "twitter.com", "x.com", "instagram.com", "youtube.com", "xing.com",
-     "tiktok.com", "github.com", "medium.com", "linktr.ee"}
-)  # fmt: skip
-_STAGES = {
-    "subscriber": "subscriber", "newslettersubscriber": "subscriber", "lead": "lead", "newlead": "lead",
-    "prospect": "lead", "mql": "mql", "marketingqualifiedlead": "mql", "marketingqualified": "mql",
-    "sql": "sql", "salesqualifiedlead": "sql", "salesqualified": "sql", "sal": "sql",
-    "salesacceptedlead": "sql", "opportunity": "opportunity", "opp": "opportunity", "customer": "customer",
-    "client": "customer", "closedwon": "customer", "won": "customer", "evangelist": "customer",
-    "disqualified": "disqualified", "unqualified": "disqualified", "notqualified": "disqualified",
-    "badfit": "disqualified",
-}  # fmt: skip
-_CONSENT_YES = frozenset({"yes", "y", "true", "t", "1", "x", "ja", "oui", "si", "on", "checked"})
-_CONSENT_NO = frozenset({"no", "n", "false", "f", "0", "nein", "non", "off", "unchecked"})
-_OPTED_IN = frozenset({"optedin", "optin", "subscribed", "granted", "given", "confirmed", "doubleoptin",
-                       "accepted", "agreed", "consented"})  # fmt: skip
-_OPTED_OUT = frozenset({"optedout", "optout", "unsubscribed", "declined", "revoked", "withdrawn", "denied",
-                        "bounced", "donotcontact", "donotemail"})  # fmt: skip
-_NEGATIVE_HEADER = re.compile(r"unsub|opt.?out|do.?not|don.?t", re.IGNORECASE)
-_NULLS = frozenset({"-", "--", "n/a", "na", "#n/a", "null", "none", "nil", "unknown", "?", "tbd"})
 _EMAIL_SEPARATOR = re.compile(r"[;,\s<]|:::|mailto:", re.IGNORECASE)
 _MAILTO = re.compile("mailto:", re.IGNORECASE)
 _PHONE_SEPARATOR = re.compile(r"[;|,]|:::|\s/\s")
@@ -81,7 +49,6 @@ _EXTENSION = re.compile(r"\s*[,;]?\s*(?:ext(?:ension)?\.?|x|#|durchwahl|dw\.?)\s
 _TAG_SPLIT = re.compile(r"\s*(?:[,;|]|:::)\s*")
 _NO_COUNTRY_CODE = " (start it with +<country code>)"
 _NOT_A_SIZE = "not a number of employees (such as 250, 100-250, 500+)"
-_MONTH_FIRST_REGIONS = frozenset({"US", "PH", "PR", "GU", "AS", "VI", "MP", "UM", "FM", "MH", "PW"})
 TEXT_LIMITS = {"title": 200, "street": 300, "city": 120, "region": 120, "postal_code": 20, "source": 120}
 MAX_CUSTOM = 100
 Record = dict[str, Any]
@@ -109,75 +76,9 @@ class CleanRow:
     rejected: bool
 
 
-@lru_cache(maxsize=65536)
-def is_free_mail(domain: str) -> bool:
-    """True for a public mail service's domain (gmail.com, yahoo.co.uk ...): never an organization."""
-    if domain in FREE_MAIL_DOMAINS:
-        return True
-    brand, _, rest = domain.partition(".")
-    # "yahoo.com.mx" is free mail; "outlook.acme.com" is Acme's.
-    return brand in _FREE_MAIL_BRANDS and all(len(label) <= 3 for label in rest.split("."))
-
-
 def _blank(value: str) -> bool:
     """Empty, or a placeholder such as "N/A" or "-" that means empty."""
-    return not value or (len(value) < 6 and value.lower() in _NULLS)
-
-
-def _key(text: str) -> str:
-    return re.sub(r"[^a-z0-9]", "", text.lower())
-
-
-@lru_cache(maxsize=4096)
-def _stage(text: str) -> str | None:
-    return _STAGES.get(_key(text))
-
-
-_CHOICE_HELP = {
-    "timezone": "not a time zone (use a name such as Europe/Paris)",
-    "consent": "not a consent answer (yes/no, opted in/opted out)",
-    "stage": "not a lifecycle stage (subscriber, lead, MQL, SQL, opportunity, customer or disqualified)",
-}
-
-
-@lru_cache(maxsize=4096)
-def _consent(text: str, negative_column: bool) -> str | None:
-    """opted_in / opted_out / "" (no answer) for a consent cell, None when the word is unknown.
-
-    In a column that asks the opposite ("Unsubscribed", "Do not email") a plain yes means opted out
-    and a plain no says nothing about consent."""
-    word = _key(text)
-    if word in _OPTED_IN or word in _OPTED_OUT:
-        return "opted_in" if word in _OPTED_IN else "opted_out"
-    if word in _CONSENT_YES:
-        return "opted_out" if negative_column else "opted_in"
-    if word in _CONSENT_NO:
-        return "" if negative_column else "opted_out"
-    return "" if word in ("", "unknown", "pending", "na") else None
-
-
-@lru_cache(maxsize=4096)
-def _timezone(text: str) -> str | None:
-    # HubSpot exports zones as "america_slash_new_york".
-    for name in (text, "/".join(part.title() for part in text.replace("_slash_", "/").split("/"))):
-        try:
-            return clean_timezone(name)
-        except InvalidInput:
-            continue
-    return None
-
-
-@lru_cache(maxsize=65536)
-def _website(text: str) -> tuple[str | None, str | None]:
-    """(domain, None) or (None, why it is not a company domain)."""
-    try:
-        domain = clean_domain(text)
-    except InvalidInput:
-        return None, "is not a website address"
-    assert domain is not None
-    if is_free_mail(domain) or domain in _PROFILE_SITES or domain.partition(".")[2] in _PROFILE_SITES:
-        return None, "is a public site, not the company's own domain"
-    return domain, None
+    return not value or (len(value) < 6 and value.lower() in NULLS)
 
 
 _tidy = lru_cache(maxsize=65536)(tidy_name)
@@ -202,7 +103,7 @@ class RowCleaner:
         if default_region and self.default_region is None:
             raise InvalidInput(f"default_region: {default_region!r} is not a country", field="default_region")
         self._headers = list(mapping.columns)
-        self._day_first_default = self.default_region not in _MONTH_FIRST_REGIONS
+        self._day_first_default = self.default_region not in MONTH_FIRST_REGIONS
         self._day_first: dict[int, bool] = {}  # what each date column's values have shown so far
         by_target: dict[str, list[int]] = {}
         self._custom: list[tuple[int, str, bool]] = []
@@ -219,11 +120,11 @@ class RowCleaner:
         self._tags = by_target.get("tags", [])
         self._notes = by_target.get("notes", [])
         consent = at.get("consent")
-        negative = consent is not None and bool(_NEGATIVE_HEADER.search(self._headers[consent]))
+        negative = consent is not None and bool(NEGATIVE_HEADER.search(self._headers[consent]))
         choosers: dict[str, Callable[[str], str | None]] = {
-            "timezone": _timezone,
-            "consent": partial(_consent, negative_column=negative),
-            "stage": _stage,
+            "timezone": read_timezone,
+            "consent": partial(read_consent, negative_column=negative),
+            "stage": read_stage,
         }
         self._choosers = [(target, read) for target, read in choosers.items() if target in at]
 
@@ -243,7 +144,7 @@ class RowCleaner:
         if index is None:
             return -1, ""
         value = cells[index].strip()
-        if len(value) < 6 and value.lower() in _NULLS:  # _blank, inlined: this runs for every cell
+        if len(value) < 6 and value.lower() in NULLS:  # _blank, inlined: this runs for every cell
             return index, ""
         return index, value
 
@@ -350,7 +251,7 @@ class RowCleaner:
                 if choice:
                     contact[target] = choice
                 elif choice is None:
-                    self._warn(issues, line, index, _CHOICE_HELP[target], value)
+                    self._warn(issues, line, index, CHOICE_HELP[target], value)
         tags = self._tag_list(line, cells, issues)
         if tags:
             contact["tags"] = tags
@@ -437,7 +338,7 @@ class RowCleaner:
         """The website's domain, else the first email's that is not free mail."""
         index, website = self._cell(cells, "website")
         if website:
-            domain, problem = _website(website)
+            domain, problem = read_website(website)
             if domain:
                 return domain
             self._warn(issues, line, index, f"the website {problem}", website)
