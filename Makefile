@@ -22,11 +22,12 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/leadwell demo --database-url $(DEMO_DB) --serve
 
-## Debian's chromium for the browser tests (installed when running as root; never Playwright's download)
+## Debian's chromium for the browser tests and iso-codes for the country table's check (installed
+## when running as root; never Playwright's own browser download)
 browser-deps:
-	@if [ -x /usr/bin/chromium ]; then :; \
-	elif [ "$$(id -u)" = "0" ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
-	else echo "browser tests need /usr/bin/chromium: sudo apt-get install chromium" >&2; exit 1; fi
+	@if [ -x /usr/bin/chromium ] && [ -f /usr/share/iso-codes/json/iso_3166-1.json ]; then :; \
+	elif [ "$$(id -u)" = "0" ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium iso-codes >/dev/null; \
+	else echo "tests need Debian's chromium and iso-codes: sudo apt-get install chromium iso-codes" >&2; exit 1; fi
 
 ## make test: lint, type-check and run every test (PostgreSQL too when LEADWELL_TEST_DATABASE_URL is set)
 test: $(STAMP) browser-deps lint
