@@ -8,10 +8,8 @@ import io
 import os
 import re
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 
 import pytest
 from fastapi import FastAPI
@@ -24,23 +22,12 @@ from leadwell.db.session import Database
 from leadwell.web.app import create_app
 from tests.conftest import TEST_SECRET
 from tests.factories import PASSWORD, make_user, make_workspace
+from tests.test_pages import CSRF_RE, Reply
 
 FIXTURES = Path(__file__).parent / "fixtures" / "imports" / "wizard"
 PEOPLE = FIXTURES / "people.csv"  # column 3, "Position Held", is auto-mapped to a custom field
-CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 PREVIEW_RE = re.compile(r"^/contacts/import/([0-9a-f]{32})$")
 SUMMARY_RE = re.compile(r"^/contacts/imports/(\d+)$")
-
-
-class Reply(Protocol):
-    """What the tests read of a response (TestClient's comes from httpx or httpx2)."""
-
-    @property
-    def status_code(self) -> int: ...
-    @property
-    def text(self) -> str: ...
-    @property
-    def headers(self) -> Mapping[str, str]: ...
 
 
 @pytest.fixture
