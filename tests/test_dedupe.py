@@ -310,6 +310,23 @@ def test_contact_ids_find_exactly_the_pairs_a_full_scan_finds(db: Database, seed
         assert targeted == {found for found in full if found & targets}
 
 
+@pytest.mark.parametrize("seed", range(6, 10))
+def test_a_full_scan_finds_what_comparing_everyone_in_memory_finds(db: Database, seed: int) -> None:
+    """The full scan loads only contacts the database finds in a shared block; naming every
+    contact as a target loads them all. Both must store the same pairs."""
+    rng = random.Random(seed)
+    with db.session() as session:
+        ws = make_workspace(session)
+        people = crowd(session, ws, rng, 80)
+        person(session, ws, "Lonely Loner", "lonely@initech.example.net")
+        find_duplicates(session, ws.id, [c.id for c in people])
+        everyone = set(stored(session, ws.id))
+        session.execute(delete(DuplicateCandidate))
+        find_duplicates(session, ws.id)
+        assert len(everyone) > 20
+        assert set(stored(session, ws.id)) == everyone
+
+
 def test_merged_contacts_and_other_workspaces_are_left_out(db: Database) -> None:
     with db.session() as session:
         ws, rival = make_workspace(session), make_workspace(session)

@@ -1,3 +1,4 @@
 from leadwell.cli import main
 
-main()
+if __name__ == "__main__":  # a cleaning child process imports this module too
+    main()

@@ -31,6 +31,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from leadwell.contacts.dedupe_blocks import crowded_contacts
 from leadwell.contacts.dedupe_sql import (
     NAME_KEY,
     Mates,
@@ -96,20 +97,18 @@ class _People:
         return self.org_info.get(org, ("", None, "")) if org is not None else ("", None, "")
 
 
-def _load(session: Session, workspace_id: int, people: _People, ids: Collection[int] | None) -> None:
-    """Append the live contacts ``ids`` (all when None) as targets, with addresses and phones."""
+def _load(session: Session, workspace_id: int, people: _People, ids: Collection[int]) -> None:
+    """Append the live contacts ``ids`` as targets, with addresses and phones."""
     start = _load_rows(session, workspace_id, people, ids, True)
     elements = phone_elements(session)
+    # By the contacts just loaded: the index on contact_id, and never another workspace's.
+    loaded = people.ids[start:]
     emails = select(ContactEmail.contact_id, ContactEmail.email)
+    emails = emails.where(in_values(session, ContactEmail.contact_id, loaded))
     phones = live(workspace_id, select(Contact.id, elements.c.value).join(elements, true()))
-    if ids is None:  # all of them: one pass over the table beats walking the (workspace, email) index
-        emails = emails.where(ContactEmail.workspace_id + 0 == workspace_id)
-    else:  # by the contacts just loaded: the index on contact_id, and never another workspace's
-        emails = emails.where(in_values(session, ContactEmail.contact_id, people.ids[start:]))
-        phones = phones.where(in_values(session, Contact.id, people.ids[start:]))
+    phones = phones.where(in_values(session, Contact.id, loaded))
     for number, address in session.execute(emails):
-        if number in people.index:
-            people.emails[people.index[number]].append(address)
+        people.emails[people.index[number]].append(address)
     for number, phone in session.execute(phones):
         people.phones[people.index[number]].append(phone)
 
@@ -126,15 +125,19 @@ def _load_mates(session: Session, workspace_id: int, people: _People, mates: Mat
 
 
 def _load_rows(
-    session: Session, workspace_id: int, people: _People, ids: Collection[int] | None, targets: bool
+    session: Session, workspace_id: int, people: _People, ids: Collection[int], targets: bool
 ) -> int:
     """Append the contacts' own columns and organizations; returns the position of the first."""
-    columns = select(Contact.id, Contact.first_name, Contact.last_name, Contact.organization_id)
-    columns = columns.add_columns(
-        lower_trim(Contact.first_name), lower_trim(Contact.last_name), lower_trim(Contact.street), NAME_KEY
-    )
-    if ids is not None:
-        columns = columns.where(in_values(session, Contact.id, ids))
+    columns = select(
+        Contact.id,
+        Contact.first_name,
+        Contact.last_name,
+        Contact.organization_id,
+        lower_trim(Contact.first_name),
+        lower_trim(Contact.last_name),
+        lower_trim(Contact.street),
+        NAME_KEY,
+    ).where(in_values(session, Contact.id, ids))
     start = len(people.ids)
     for number, first, last, org, low_first, low_last, street, name_key in session.execute(
         live(workspace_id, columns)
@@ -384,8 +387,12 @@ def find_duplicates(
     if contact_ids is not None and not contact_ids:
         return 0
     people = _People()
-    _load(session, workspace_id, people, set(contact_ids) if contact_ids is not None else None)
-    if contact_ids is not None:
+    if contact_ids is None:
+        # Everyone is a target, but only those sharing a block with someone can pair up.
+        crowded = crowded_contacts(session, workspace_id, FREE_MAIL, organization_core)
+        _load(session, workspace_id, people, crowded)
+    else:
+        _load(session, workspace_id, people, set(contact_ids))
         _load_mates(session, workspace_id, people, _mates(session, workspace_id, people))
     found = _Finder(people, threshold).run(_blocks(people))
     return _store(session, workspace_id, found)

@@ -14,12 +14,14 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import (
     ARRAY,
     BigInteger,
     ColumnElement,
+    Connection,
+    Select,
     String,
     Text,
     false,
@@ -36,11 +38,12 @@ from leadwell.db.models import Contact, ContactEmail, Organization
 MANY_ORGS = 500  # beyond this many organizations, finding their contacts scans the table
 
 
-def is_postgres(session: Session) -> bool:
-    return session.get_bind().dialect.name == "postgresql"
+def is_postgres(session: Session | Connection) -> bool:
+    dialect = session.dialect if isinstance(session, Connection) else session.get_bind().dialect
+    return dialect.name == "postgresql"
 
 
-def in_values(session: Session, column: Any, values: Iterable[Any]) -> ColumnElement[bool]:
+def in_values(session: Session | Connection, column: Any, values: Iterable[Any]) -> ColumnElement[bool]:
     """``column IN (values)`` with the values in one parameter, however many there are.
 
     SQLite reads a JSON array with ``json_each``, PostgreSQL unnests an array; both plan it as a
@@ -58,7 +61,7 @@ def in_values(session: Session, column: Any, values: Iterable[Any]) -> ColumnEle
     return condition
 
 
-def _cat(*parts: Any) -> ColumnElement[str]:
+def concat(*parts: Any) -> ColumnElement[str]:
     """SQL string concatenation (``||`` on both databases; NULL when any part is NULL)."""
     result = parts[0]
     for part in parts[1:]:
@@ -71,11 +74,11 @@ def lower_trim(column: Any) -> ColumnElement[str]:
 
 
 NAME_KEY = func.lower(
-    _cat(func.substr(func.trim(Contact.last_name), 1, 3), func.substr(func.trim(Contact.first_name), 1, 1))
+    concat(func.substr(func.trim(Contact.last_name), 1, 3), func.substr(func.trim(Contact.first_name), 1, 1))
 )
 
 
-def _email_parts(session: Session) -> tuple[ColumnElement[str], ColumnElement[str]]:
+def email_parts(session: Session) -> tuple[ColumnElement[str], ColumnElement[str]]:
     """The local part and the domain of ``contact_emails.email``, as the database splits them."""
     email = ContactEmail.email
     if is_postgres(session):
@@ -89,7 +92,11 @@ def phone_elements(session: Session) -> Any:
     return getattr(func, name)(Contact.phones).table_valued("value")
 
 
-def live(workspace_id: int, query: Any) -> Any:
+AnySelect = Select[*tuple[Any, ...]]  # a SELECT of any columns
+Query = TypeVar("Query", bound=AnySelect)
+
+
+def live(workspace_id: int, query: Query) -> Query:
     return query.where(Contact.workspace_id == workspace_id, Contact.merged_into_id.is_(None))
 
 
@@ -137,13 +144,13 @@ def _by_contact_row(
     first, last = lower_trim(Contact.first_name), lower_trim(Contact.last_name)
     org = Contact.organization_id.cast(String)
     same_company = or_(
-        in_values(session, _cat(org, literal("|"), first), org_keys),
-        in_values(session, _cat(org, literal("|"), last), org_keys),
+        in_values(session, concat(org, literal("|"), first), org_keys),
+        in_values(session, concat(org, literal("|"), last), org_keys),
     )
     alike = in_values(session, Contact.organization_id, {int(key.rpartition(":")[2]) for key in by_org})
-    named_alike = in_values(session, _cat(NAME_KEY, literal("|g:"), org), by_org)
+    named_alike = in_values(session, concat(NAME_KEY, literal("|g:"), org), by_org)
     street = lower_trim(Contact.street)
-    same_street = in_values(session, _cat(NAME_KEY, literal("|s:"), street), named)
+    same_street = in_values(session, concat(NAME_KEY, literal("|s:"), street), named)
     queries = [
         (orgs, select(Contact.id).where(in_values(session, org_column, orgs), same_company)),
         (by_org, select(Contact.id).where(alike, named_alike)),
@@ -167,7 +174,7 @@ def _by_email(session: Session, workspace_id: int, keys: dict[str, set[str]]) ->
     locals_ = {n.partition("|l:")[2] for n in named if "|l:" in n}
     if not (domains or locals_):
         return []
-    local, domain = _email_parts(session)
+    local, domain = email_parts(session)
     first, last = lower_trim(Contact.first_name), lower_trim(Contact.last_name)
     query = (
         select(ContactEmail.contact_id, ContactEmail.email)
@@ -178,9 +185,9 @@ def _by_email(session: Session, workspace_id: int, keys: dict[str, set[str]]) ->
         .where(or_(in_values(session, domain, domains), in_values(session, local, locals_)))
         .where(
             or_(
-                in_values(session, _cat(literal("d"), domain, literal("|"), first), companies),
-                in_values(session, _cat(literal("d"), domain, literal("|"), last), companies),
-                in_values(session, _cat(NAME_KEY, literal("|l:"), local), named),
+                in_values(session, concat(literal("d"), domain, literal("|"), first), companies),
+                in_values(session, concat(literal("d"), domain, literal("|"), last), companies),
+                in_values(session, concat(NAME_KEY, literal("|l:"), local), named),
             )
         )
     )

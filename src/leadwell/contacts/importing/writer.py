@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import JSON, Connection, Table, bindparam, delete, false, func, select, update
 
+from leadwell.contacts.dedupe_sql import in_values
 from leadwell.contacts.importing.cleaning import CleanRow
 from leadwell.db.models import Base
 from leadwell.db.types import UTCDateTime, utcnow
@@ -74,7 +75,7 @@ def _new_ids(connection: Connection, table: Table, rows: list[dict[str, Any]]) -
         connection.execute(delete(table).where(false()))
         start = (connection.execute(select(func.max(table.c.id))).scalar() or 0) + 1
         ids = list(range(start, start + len(rows)))
-    raw_insert(connection, table, [{**row, "id": new_id} for row, new_id in zip(rows, ids, strict=True)])
+    raw_insert(connection, table, rows, ids)
     return ids
 
 
@@ -83,12 +84,23 @@ def _sqlite_time(value: datetime) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
-def raw_insert(connection: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+def _json_text(item: Any) -> str | None:
+    if item is None:
+        return None
+    if not item and (type(item) is list or type(item) is dict):  # most rows' phones, tags, custom
+        return "{}" if type(item) is dict else "[]"
+    return json.dumps(item)
+
+
+def raw_insert(
+    connection: Connection, table: Table, rows: list[dict[str, Any]], ids: list[int] | None = None
+) -> None:
     """Insert many rows straight through the driver: COPY on PostgreSQL, executemany on SQLite.
 
     At a million rows SQLAlchemy's per-row parameter processing costs more than the database's own
     work, so values are converted here once, the way the column types would: JSON to text, times to
-    UTC (naive text on SQLite). Runs inside ``connection``'s transaction.
+    UTC (naive text on SQLite). With ``ids``, they fill the ``id`` column. Runs inside
+    ``connection``'s transaction.
     """
     if not rows:
         return
@@ -99,9 +111,12 @@ def raw_insert(connection: Connection, table: Table, rows: list[dict[str, Any]])
 
     # Column by column: a million rows make per-cell function calls the dominant cost.
     columns = [[row[name] for row in rows] for name in names]
+    if ids is not None:
+        names.append("id")
+        columns.append(list(ids))
     for index, name in enumerate(names):
         if name in json_columns:
-            columns[index] = [None if item is None else json.dumps(item) for item in columns[index]]
+            columns[index] = [_json_text(item) for item in columns[index]]
         elif name in time_columns and not postgres:
             seen: dict[datetime, str] = {}  # rows of one chunk mostly share their timestamps
             columns[index] = [
@@ -169,7 +184,9 @@ class OrganizationResolver:
         fillable = [ORGS.c[name] for name in ORG_FILLABLE]
         if domains:
             found = connection.execute(
-                select(ORGS.c.domain, ORGS.c.id, *fillable).where(scope, ORGS.c.domain.in_(domains))
+                select(ORGS.c.domain, ORGS.c.id, *fillable).where(
+                    scope, in_values(connection, ORGS.c.domain, domains)
+                )
             )
             for domain, org_id, *values in found:
                 self.by_domain[domain] = org_id
@@ -178,7 +195,7 @@ class OrganizationResolver:
             lowered = func.lower(ORGS.c.name)
             found = connection.execute(
                 select(lowered, ORGS.c.id, *fillable)
-                .where(scope, lowered.in_(names))
+                .where(scope, in_values(connection, lowered, names))
                 .order_by(ORGS.c.id.desc())
             )
             for name, org_id, *values in found:  # the oldest of same-named organizations wins
@@ -247,7 +264,7 @@ def existing_contacts(
     if emails:
         found = connection.execute(
             select(EMAILS.c.email, EMAILS.c.contact_id).where(
-                EMAILS.c.workspace_id == workspace_id, EMAILS.c.email.in_(emails)
+                EMAILS.c.workspace_id == workspace_id, in_values(connection, EMAILS.c.email, emails)
             )
         )
         by_email = {email: contact_id for email, contact_id in found}
@@ -255,7 +272,7 @@ def existing_contacts(
         found = connection.execute(
             select(CONTACTS.c.identity_key, CONTACTS.c.id).where(
                 CONTACTS.c.workspace_id == workspace_id,
-                CONTACTS.c.identity_key.in_(keys),
+                in_values(connection, CONTACTS.c.identity_key, keys),
                 CONTACTS.c.merged_into_id.is_(None),
             )
         )
