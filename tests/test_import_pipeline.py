@@ -13,11 +13,14 @@ from typer.testing import CliRunner
 
 from leadwell.cli import app
 from leadwell.contacts.export import export_contacts
+from leadwell.contacts.importing import pipeline
 from leadwell.contacts.importing.pipeline import ImportOptions, import_file
 from leadwell.contacts.importing.reader import UnreadableFile, sha256_of
-from leadwell.db.models import Contact, ContactEmail, Import, ImportIssue, Organization
+from leadwell.db.models import Contact, ContactEmail, Fit, Import, ImportIssue, Organization
 from leadwell.db.session import Database
 from leadwell.errors import Conflict
+from leadwell.icp.definition import parse_definition
+from leadwell.icp.store import apply_definition
 from leadwell.ids import IdCodec
 from tests import factories
 from tests.conftest import Tenant
@@ -272,3 +275,36 @@ def test_a_row_joining_two_people_of_the_same_chunk_keeps_addresses_unique(
         owners = dict(session.execute(select(ContactEmail.email, ContactEmail.contact_id)).all())
         names = dict(session.execute(select(Contact.id, Contact.first_name)).all())
     assert names[owners["a@acme.io"]] == "Ann" and names[owners["b@acme.io"]] == "Bea"
+
+
+@pytest.mark.parametrize("full_scan_from", [50_000, 1])
+def test_imported_people_are_graded_against_every_profile(
+    db: Database, tenant: Tenant, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, full_scan_from: int
+) -> None:
+    """A few people are graded by id, many in one pass over the workspace: the grades agree."""
+    monkeypatch.setattr(pipeline, "FULL_SCAN_FROM", full_scan_from)
+    with db.session() as session:
+        icp = apply_definition(
+            session,
+            tenant.workspace.id,
+            parse_definition(
+                {
+                    "slug": "big",
+                    "name": "Big organizations",
+                    "must": [{"field": "organization.employees", "op": "gte", "value": 100}],
+                }
+            ),
+        ).icp
+        icp_id = icp.id
+    import_file(db, tenant.workspace.id, write_csv(tmp_path / "people.csv", ROWS))
+    with db.session() as session:
+        grades = dict(
+            session.execute(
+                select(Contact.first_name, Fit.grade)
+                .join(Fit, Fit.contact_id == Contact.id)
+                .where(Fit.icp_id == icp_id)
+            ).all()
+        )
+    # Ada and Charles work for a 120-person firm, Grace for 1,200; Alan's size is unknown.
+    assert grades["Ada"] == grades["Charles"] == grades["Grace"] == "A"
+    assert grades["Alan"] != "F" and set(grades) == {"Ada", "Grace", "Alan", "Charles", "Phone"}

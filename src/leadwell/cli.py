@@ -26,6 +26,7 @@ from leadwell.contacts.cli import export_app, import_app
 from leadwell.db.migrate import current_revision
 from leadwell.db.models import ApiToken, Membership, User, Workspace
 from leadwell.db.session import stored_secret_key
+from leadwell.icp.cli import icp_app
 
 app = typer.Typer(
     help="leadwell: from a flood of contacts to qualified sales conversations.",
@@ -40,6 +41,7 @@ app.add_typer(workspace_app, name="workspace")
 app.add_typer(token_app, name="token")
 app.add_typer(import_app, name="import")
 app.add_typer(export_app, name="export")
+app.add_typer(icp_app, name="icp")
 
 
 @app.command()

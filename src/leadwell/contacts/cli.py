@@ -107,8 +107,11 @@ def export_contacts_command(
     out: Annotated[Path, typer.Option("--out", help="CSV file to write ('-' for standard output).")],
     database_url: DatabaseUrl = None,
     workspace: WorkspaceOpt = None,
+    icp: Annotated[
+        str | None, typer.Option("--icp", help="Profile whose fit columns to add (default: first by slug).")
+    ] = None,
 ) -> None:
-    """Every contact of --workspace with every field, custom fields included, as CSV."""
+    """Every contact of --workspace with every field, custom fields and fit included, as CSV."""
     with reporting(), opened(database_url) as db:
         settings = load_settings(database_url=database_url)
         secret = settings.secret_key.get_secret_value() if settings.secret_key else stored_secret_key(db)
@@ -117,9 +120,9 @@ def export_contacts_command(
             workspace_id = find_workspace(session, require_workspace(workspace)).id
             connection = session.connection()
             if str(out) == "-":
-                count = export_contacts(connection, IdCodec(secret), workspace_id, sys.stdout)
+                count = export_contacts(connection, IdCodec(secret), workspace_id, sys.stdout, icp)
             else:
                 with out.open("w", newline="", encoding="utf-8") as handle:
-                    count = export_contacts(connection, IdCodec(secret), workspace_id, handle)
+                    count = export_contacts(connection, IdCodec(secret), workspace_id, handle, icp)
     if str(out) != "-":
         typer.echo(f"{count} contacts written to {out}")

@@ -33,6 +33,7 @@ from leadwell.db.models import (
 )
 from leadwell.db.types import UTCDateTime, utcnow
 from leadwell.errors import InvalidInput, NotFound
+from leadwell.icp.regrade import regrade_contacts
 
 SNAPSHOT_VERSION = 1
 # Single values: the survivor's when the other has none, the other's when the survivor has none,
@@ -259,6 +260,7 @@ def merge_contacts(
     )
     session.add(record)
     session.flush()
+    regrade_contacts(session, workspace_id, (survivor.id, other.id))  # the merged one's fit goes
     return record
 
 
@@ -356,6 +358,7 @@ def undo_merge(session: Session, workspace_id: int, merge_id: int) -> None:
     )
     merge.undone_at = utcnow()
     session.flush()
+    regrade_contacts(session, workspace_id, (survivor.id, merged.id))
 
 
 def _restore_emails(session: Session, workspace_id: int, recorded: list[dict[str, Any]]) -> None:

@@ -9,9 +9,10 @@ from sqlalchemy.orm import Session
 
 from leadwell.contacts import fields as clean
 from leadwell.contacts.schemas import OrganizationCreate, OrganizationFields, OrganizationUpdate
-from leadwell.db.models import Organization
+from leadwell.db.models import Contact, Organization
 from leadwell.db.types import utcnow
 from leadwell.errors import Conflict, InvalidInput, NotFound
+from leadwell.icp.regrade import regrade_contacts
 from leadwell.pagination import Page, newest_first, page_of
 
 
@@ -64,20 +65,36 @@ def create_organization(session: Session, workspace_id: int, data: OrganizationC
     return organization
 
 
+def _people(session: Session, workspace_id: int, organization_id: int) -> list[int]:
+    return list(
+        session.scalars(
+            select(Contact.id).where(
+                Contact.workspace_id == workspace_id,
+                Contact.organization_id == organization_id,
+                Contact.merged_into_id.is_(None),
+            )
+        )
+    )
+
+
 def update_organization(
     session: Session, workspace_id: int, organization_id: int, data: OrganizationUpdate
 ) -> Organization:
+    """Change the fields present in ``data``; its people are graded again (their fit may move)."""
     organization = get_organization(session, workspace_id, organization_id)
     _apply(session, organization, data)
     organization.updated_at = utcnow()
     session.flush()
+    regrade_contacts(session, workspace_id, _people(session, workspace_id, organization_id))
     return organization
 
 
 def delete_organization(session: Session, workspace_id: int, organization_id: int) -> None:
-    """Delete an organization; its people stay, unlinked."""
+    """Delete an organization; its people stay, unlinked, and are graded again without it."""
+    people = _people(session, workspace_id, organization_id)
     session.delete(get_organization(session, workspace_id, organization_id))
     session.flush()
+    regrade_contacts(session, workspace_id, people)
 
 
 def list_organizations(

@@ -15,6 +15,7 @@ from leadwell.db.models import Contact, ContactEmail, Event, Membership, Organiz
 from leadwell.db.types import utcnow
 from leadwell.errors import Conflict, InvalidInput, NotFound
 from leadwell.events.types import validate_properties
+from leadwell.icp.regrade import regrade_contacts
 from leadwell.ids import BadId, IdCodec
 from leadwell.pagination import Page, newest_first, page_of
 
@@ -148,6 +149,7 @@ def create_contact(
     _set_emails(session, contact, data.emails or [])
     session.add(_stage_event(contact, None, why))
     session.flush()
+    regrade_contacts(session, workspace_id, [contact.id])
     return contact
 
 
@@ -165,6 +167,7 @@ def update_contact(
     if previous is not None:
         session.add(_stage_event(contact, previous, why))
     session.flush()
+    regrade_contacts(session, workspace_id, [contact.id])
     return contact
 
 

@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
+    CHAR,
     Date,
     ForeignKey,
     Index,
@@ -18,6 +19,8 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    func,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -100,7 +103,8 @@ class Organization(Base):
     __tablename__ = "organizations"
     __table_args__ = (
         UniqueConstraint("workspace_id", "domain"),
-        Index("ix_organizations_workspace_name", "workspace_id", "name"),
+        # Imports match organizations without a domain by name, whatever its case.
+        Index("ix_organizations_workspace_lower_name", "workspace_id", func.lower(text("name"))),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
@@ -124,10 +128,16 @@ class Contact(Base):
     __tablename__ = "contacts"
     __table_args__ = (
         Index("ix_contacts_workspace_created", "workspace_id", "created_at"),
-        Index("ix_contacts_workspace_email", "workspace_id", "email"),
         Index("ix_contacts_workspace_last_name", "workspace_id", "last_name"),
         Index("ix_contacts_workspace_stage", "workspace_id", "stage"),
-        Index("ix_contacts_workspace_identity", "workspace_id", "identity_key"),
+        # Only people without an email address have one: the index stays small and cheap to update.
+        Index(
+            "ix_contacts_workspace_identity",
+            "workspace_id",
+            "identity_key",
+            sqlite_where=text("identity_key IS NOT NULL"),
+            postgresql_where=text("identity_key IS NOT NULL"),
+        ),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
@@ -303,3 +313,56 @@ class IdempotentRequest(Base):
     status_code: Mapped[int]
     response: Mapped[Any] = mapped_column(Json)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Icp(Base):
+    """An ideal client profile. Its definition lives in immutable versions; ``current_version`` is
+    the one contacts are graded with."""
+
+    __tablename__ = "icps"
+    __table_args__ = (UniqueConstraint("workspace_id", "slug"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    slug: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200))
+    current_version: Mapped[int] = mapped_column(default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class IcpVersion(Base):
+    """One version of a profile's definition (criteria, grade thresholds, avatar), never changed."""
+
+    __tablename__ = "icp_versions"
+    __table_args__ = (UniqueConstraint("icp_id", "version"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    icp_id: Mapped[int] = mapped_column(ForeignKey("icps.id", ondelete="CASCADE"))
+    version: Mapped[int]
+    definition: Mapped[dict[str, Any]] = mapped_column(Json)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Fit(Base):
+    """A contact's fit to a profile, as graded with ``version`` of it. ``reasons`` holds state and
+    value per criterion of that version, flat (see leadwell.icp.reasons); ``unknown`` the fields whose
+    criteria could not be decided. ``workspace_id`` is copied from the contact for the per-workspace
+    indexes, without a foreign key: the contact's and the profile's cascades already remove the row,
+    and a third check on every insert would cost a million trigger runs per full grading.
+    ``graded_at`` is when the fit last changed: grading again with the same outcome writes nothing."""
+
+    __tablename__ = "fits"
+    __table_args__ = (
+        Index("ix_fits_workspace_grade", "workspace_id", "icp_id", "grade"),
+        Index("ix_fits_workspace_score", "workspace_id", "icp_id", "score"),
+    )
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True)
+    icp_id: Mapped[int] = mapped_column(ForeignKey("icps.id", ondelete="CASCADE"), primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(BigId)
+    version: Mapped[int]
+    score: Mapped[int]
+    grade: Mapped[str] = mapped_column(CHAR(1))
+    qualified_out: Mapped[bool]
+    unknown: Mapped[list[str]] = mapped_column(Json, default=list)
+    reasons: Mapped[list[str | None]] = mapped_column(Json, default=list)
+    graded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -13,6 +13,8 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from leadwell.db.models import InstanceSetting
+from leadwell.icp.regex import sqlite_regexp
+from leadwell.icp.units import sqlite_quantity
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
@@ -33,6 +35,11 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+    # Profile grading in SQL: REGEXP with the same engine and flags as the Python grader, and the
+    # unit-aware number reader (PostgreSQL has both natively / from migration 0003). Deterministic,
+    # so SQLite may use them in indexes and skip re-evaluating them.
+    dbapi_connection.create_function("regexp", 2, sqlite_regexp, deterministic=True)
+    dbapi_connection.create_function("leadwell_quantity", 3, sqlite_quantity, deterministic=True)
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:

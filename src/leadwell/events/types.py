@@ -82,6 +82,8 @@ class FitChanged(Properties):
     from_grade: str | None = None
     to_grade: str
     why: str | None = None
+    version: int | None = Field(default=None, ge=1, description="The profile version graded with.")
+    score: int | None = Field(default=None, ge=0, le=100)
 
 
 class DealClosed(Properties):

@@ -31,6 +31,9 @@ from leadwell.db.session import Database
 from leadwell.db.types import utcnow
 from leadwell.errors import Conflict
 from leadwell.gc_pause import young_collections_only
+from leadwell.icp.grading import grade_all
+from leadwell.icp.regrade import regrade_after_import
+from leadwell.icp.store import list_icps
 
 CHUNK_ROWS = 5000
 HEARTBEAT_TIMEOUT = timedelta(minutes=2)
@@ -278,8 +281,20 @@ def import_file(
     if len(tally.touched) >= FULL_SCAN_FROM:
         _refresh_statistics(db)
     summary.duplicate_candidates = _find_duplicates(db, workspace_id, tally.touched)
+    _grade(db, workspace_id, tally.touched)
     _finish(db, import_id, summary)
     return summary
+
+
+def _grade(db: Database, workspace_id: int, touched: set[int]) -> None:
+    """Fit grades for the people the import created or filled in, against every profile: by id
+    for a few, in one set-based pass over the workspace past :data:`FULL_SCAN_FROM`."""
+    if len(touched) < FULL_SCAN_FROM:
+        regrade_after_import(db, workspace_id, touched)
+        return
+    with db.session() as session:
+        for icp in list_icps(session, workspace_id):
+            grade_all(session, workspace_id, icp)
 
 
 def _copy(tally: Tally, summary: ImportSummary) -> None:

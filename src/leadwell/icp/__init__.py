@@ -1,0 +1,1 @@
+"""Ideal client profile: criteria, grading, avatar and audience export."""
