@@ -1,11 +1,11 @@
-"""``leadwell import contacts`` and ``leadwell export contacts``."""
+"""``leadwell import contacts``, ``leadwell export contacts`` and ``leadwell export audience``."""
 
 from __future__ import annotations
 
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, cast
 
 import typer
 from rich.console import Console
@@ -18,6 +18,8 @@ from leadwell.contacts.export import export_contacts
 from leadwell.contacts.importing.pipeline import ImportOptions, ImportSummary, import_file, write_issues_csv
 from leadwell.db.session import stored_secret_key
 from leadwell.errors import InvalidInput
+from leadwell.icp.audience_export import Platform, export_audience
+from leadwell.icp.store import get_icp, list_icps
 from leadwell.ids import IdCodec
 
 import_app = typer.Typer(help="Bring data in.", no_args_is_help=True)
@@ -126,3 +128,40 @@ def export_contacts_command(
                     count = export_contacts(connection, IdCodec(secret), workspace_id, handle, icp)
     if str(out) != "-":
         typer.echo(f"{count} contacts written to {out}")
+
+
+@export_app.command("audience")
+def export_audience_command(
+    platform: Annotated[str, typer.Option("--platform", help="meta or linkedin.")],
+    out: Annotated[
+        Path,
+        typer.Option("--out", help="File prefix: writes PREFIX-targeting.json, -seed.csv, -exclude.csv."),
+    ],
+    icp: Annotated[
+        str | None, typer.Option("--icp", help="Profile to target (default: first by slug).")
+    ] = None,
+    default_region: Annotated[
+        str | None, typer.Option("--default-region", help="Country of phone numbers without +code.")
+    ] = None,
+    database_url: DatabaseUrl = None,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """A targeting spec from the profile's avatar, a hashed lookalike seed of its A-grade customers,
+    and a hashed exclusion list of customers and qualified-out contacts."""
+    with reporting(), opened(database_url) as db, db.session() as session:
+        if platform not in ("meta", "linkedin"):
+            raise InvalidInput(f"--platform: {platform!r} is not meta or linkedin", field="--platform")
+        workspace_id = find_workspace(session, require_workspace(workspace)).id
+        profiles = list_icps(session, workspace_id)
+        if icp is None and not profiles:
+            raise InvalidInput("--icp: this workspace has no profile yet (leadwell icp apply)", field="--icp")
+        profile = get_icp(session, workspace_id, icp) if icp else profiles[0]
+        chosen = cast(Platform, platform)
+        files = export_audience(session, workspace_id, profile, chosen, out, default_region)
+    typer.echo(f"targeting spec: {files.targeting}")
+    typer.echo(f"lookalike seed: {files.seed} ({files.seed_rows} A-grade customers)")
+    typer.echo(f"exclusion list: {files.exclude} ({files.exclude_rows} customers and qualified out)")
+    for issue in files.issues[:20]:
+        typer.echo(f"  skipped: {issue}", err=True)
+    if len(files.issues) > 20:
+        typer.echo(f"  … and {len(files.issues) - 20} more", err=True)
