@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from leadwell.cli import app
 from leadwell.contacts.export import export_contacts
-from leadwell.contacts.importing import pipeline
+from leadwell.contacts.importing import pipeline, writer
 from leadwell.contacts.importing.pipeline import ImportOptions, import_file
 from leadwell.contacts.importing.reader import UnreadableFile, sha256_of
 from leadwell.db.models import Contact, ContactEmail, Fit, Import, ImportIssue, Organization
@@ -308,3 +308,31 @@ def test_imported_people_are_graded_against_every_profile(
     # Ada and Charles work for a 120-person firm, Grace for 1,200; Alan's size is unknown.
     assert grades["Ada"] == grades["Charles"] == grades["Grace"] == "A"
     assert grades["Alan"] != "F" and set(grades) == {"Ada", "Grace", "Alan", "Charles", "Phone"}
+
+
+@pytest.mark.parametrize("preload", [200_000, 0], ids=["preloaded", "looked-up"])
+def test_known_organizations_are_matched_by_domain_or_name_and_filled_in(
+    db: Database, tenant: Tenant, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, preload: int
+) -> None:
+    """Whether the workspace's organizations are read at once or looked up chunk by chunk."""
+    monkeypatch.setattr(writer, "PRELOAD_ORGANIZATIONS", preload)
+    with db.session() as session:
+        engines = factories.make_organization(
+            session, tenant.workspace, name="Engines Ltd", domain="analytical.io"
+        )
+        navy = factories.make_organization(
+            session, tenant.workspace, name="US NAVY", domain=None, employees=None
+        )
+        known = {engines.id, navy.id}
+    rows = [*ROWS[:4], ["Nina", "Name", "nina@gmail.com", "", "us navy", "", "1,200", "Captain", ""]]
+    import_file(
+        db, tenant.workspace.id, write_csv(tmp_path / "people.csv", rows), ImportOptions(chunk_rows=2)
+    )
+    with db.session() as session:
+        orgs = {o.id: o for o in session.scalars(select(Organization))}
+        # Analytical Engines by its domain, US Navy by name; Grace's navy.example.com is a new one.
+        assert known < set(orgs) and len(orgs) == 3
+        assert orgs[navy.id].employees == 1200 and orgs[engines.id].employees == 120  # filled in
+        people = dict(session.execute(select(Contact.first_name, Contact.organization_id)).all())
+        assert people["Ada"] == people["Charles"] == engines.id and people["Nina"] == navy.id
+        assert people["Grace"] not in known

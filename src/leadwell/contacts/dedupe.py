@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import cast
 
 from rapidfuzz import fuzz, process, utils
-from sqlalchemy import Table, select, true
+from sqlalchemy import Engine, Table, select, true
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -377,8 +377,12 @@ def find_duplicates(
     workspace_id: int,
     contact_ids: Collection[int] | None = None,
     threshold: float = 85.0,
+    engine: Engine | None = None,
 ) -> int:
     """Store new :class:`DuplicateCandidate` rows for probable duplicates among live contacts.
+
+    ``engine`` lets a full scan search the database on two connections at once (committed data
+    only; see :func:`leadwell.contacts.dedupe_blocks.crowded_contacts`).
 
     With ``contact_ids`` (e.g. the contacts an import touched) only pairs involving one of them are
     considered. Pairs already recorded, whatever their status, are left alone. Returns how many new
@@ -389,7 +393,7 @@ def find_duplicates(
     people = _People()
     if contact_ids is None:
         # Everyone is a target, but only those sharing a block with someone can pair up.
-        crowded = crowded_contacts(session, workspace_id, FREE_MAIL, organization_core)
+        crowded = crowded_contacts(session, workspace_id, FREE_MAIL, organization_core, engine)
         _load(session, workspace_id, people, crowded)
     else:
         _load(session, workspace_id, people, set(contact_ids))

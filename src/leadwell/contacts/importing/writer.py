@@ -31,6 +31,7 @@ SCALARS = (
     "country",
     "timezone",
 )
+PRELOAD_ORGANIZATIONS = 200_000  # about 60 MB of Python dicts at most
 ORG_FILLABLE = ("employees", "employees_min", "employees_max", "industry", "country")
 
 
@@ -149,6 +150,31 @@ class OrganizationResolver:
         # Which of an organization's fillable fields are still empty: only those are ever updated,
         # so a file full of known organizations costs no writes.
         self.empty: dict[int, set[str]] = {}
+        self.complete = False  # every organization of the workspace is in memory: no look-ups
+
+    def preload(self, connection: Connection) -> None:
+        """Read every organization of the workspace at once when there are at most
+        :data:`PRELOAD_ORGANIZATIONS`.
+
+        A big file into a new workspace then looks nothing up chunk by chunk: each look-up of 5,000
+        domains that do not exist yet cost as much as inserting them. An organization someone else
+        creates meanwhile with the same domain makes a chunk's insert fail on the unique index; the
+        import stops there and resumes on the next run.
+        """
+        scope = ORGS.c.workspace_id == self.workspace_id
+        total = connection.execute(select(func.count()).select_from(ORGS).where(scope)).scalar_one()
+        if total > PRELOAD_ORGANIZATIONS:
+            return
+        fillable = [ORGS.c[name] for name in ORG_FILLABLE]
+        rows = connection.execute(
+            select(ORGS.c.id, ORGS.c.domain, ORGS.c.name, *fillable).where(scope).order_by(ORGS.c.id.desc())
+        )
+        for org_id, domain, name, *values in rows:  # the oldest of same-named organizations wins
+            if domain:
+                self.by_domain[domain] = org_id
+            self.by_name[name.lower()] = org_id
+            self._remember(org_id, values)
+        self.complete = True
 
     def _remember(self, org_id: int, values: Sequence[Any]) -> None:
         self.empty[org_id] = {name for name, value in zip(ORG_FILLABLE, values, strict=True) if value is None}
@@ -176,6 +202,8 @@ class OrganizationResolver:
         return self.by_name.get(name) if name and not org.get("domain") else None
 
     def _load(self, connection: Connection, orgs: list[dict[str, Any]]) -> None:
+        if self.complete:
+            return
         domains = {o["domain"] for o in orgs if o.get("domain")} - self.by_domain.keys()
         names = {
             o["name"].lower() for o in orgs if not o.get("domain") and o.get("name")
