@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert, select, update
 
+from leadwell.contacts.dedupe_sql import in_values
 from leadwell.contacts.importing.cleaning import CleanRow, Issue
 from leadwell.contacts.importing.writer import (
     CONTACTS,
@@ -187,7 +188,9 @@ class PeopleWriter:
         current = {
             row.id: dict(row._mapping)
             for row in connection.execute(
-                select(CONTACTS.c.id, *columns).where(CONTACTS.c.id.in_([p.existing_id for p in people]))
+                select(CONTACTS.c.id, *columns).where(
+                    in_values(connection, CONTACTS.c.id, [p.existing_id for p in people])
+                )
             )
         }
         emails_now = self._emails_of(connection, list(current))
@@ -225,7 +228,7 @@ class PeopleWriter:
         found: dict[int, list[str]] = {}
         rows = connection.execute(
             select(EMAILS.c.contact_id, EMAILS.c.email)
-            .where(EMAILS.c.contact_id.in_(contact_ids))
+            .where(in_values(connection, EMAILS.c.contact_id, contact_ids))
             .order_by(EMAILS.c.position)
         )
         for contact_id, email in rows:
