@@ -11,16 +11,17 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import Annotated, Any
 
-from fastapi import Depends, HTTPException
+from fastapi import Depends, HTTPException, Query
 from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session, selectinload
 
 from leadwell.contacts import service
 from leadwell.contacts.service import ContactFilters
-from leadwell.db.models import Contact, Deal, Event
+from leadwell.db.models import Contact, Deal, Event, Fit, Icp
 
 PAGE_SIZE = 50
 DEAL_STATUSES = ("open", "won", "lost")
+GRADES = ("A", "B", "C", "D", "E", "F")
 BAD_CURSOR = "This page link is out of date or damaged; start again from the first page."
 
 
@@ -53,6 +54,8 @@ class ListQuery:
 
     Beyond the service's filters, the dashboard drills down by creation date, by an event done since
     a date, and by a deal's status (closed since a date), so every figure there links to its contacts.
+    ``icp`` names the profile whose fit the list shows (default: the first by slug) and ``grades``
+    keeps the contacts with one of these grades for it, so a profile's grade counts link here.
     """
 
     filters: ContactFilters = ContactFilters()
@@ -62,9 +65,12 @@ class ListQuery:
     event_since: date | None = None
     deal: str | None = None
     deal_since: date | None = None
+    icp: str | None = None
+    grades: tuple[str, ...] = ()
 
-    def params(self, **changes: Any) -> dict[str, str]:
-        """Query-string parameters (non-empty ones only), with ``changes`` applied."""
+    def params(self, **changes: Any) -> dict[str, str | list[str]]:
+        """Query-string parameters (non-empty ones only), with ``changes`` applied; ``grade`` is a
+        list (the parameter repeats: ``grade=A&grade=B``)."""
         values: dict[str, Any] = {
             "q": self.filters.q,
             "stage": self.filters.stage,
@@ -75,13 +81,18 @@ class ListQuery:
             "event_since": self.event_since,
             "deal": self.deal,
             "deal_since": self.deal_since,
+            "icp": self.icp,
+            "grade": list(self.grades),
         }
         values.update(changes)
-        return {name: str(value) for name, value in values.items() if value}
+        return {
+            name: value if isinstance(value, list) else str(value) for name, value in values.items() if value
+        }
 
     @property
     def narrowed(self) -> bool:
-        return bool(self.params(sort=None))
+        """Whether anything leaves contacts out (the profile alone only chooses the Fit column)."""
+        return bool(self.params(sort=None, icp=None))
 
 
 def _day(value: str, name: str) -> date | None:
@@ -91,6 +102,14 @@ def _day(value: str, name: str) -> date | None:
         return date.fromisoformat(value)
     except ValueError:
         raise HTTPException(400, f"{name}: expected a date like 2024-05-31") from None
+
+
+def _grades(values: list[str] | None) -> tuple[str, ...]:
+    """ "A", "a", "A,B" or repeated: the grades asked for, in order A–F; 400 for anything else."""
+    asked = {part.strip().upper() for value in values or [] for part in value.split(",") if part.strip()}
+    if asked - set(GRADES):
+        raise HTTPException(400, "grade: expected grades A to F, e.g. grade=A&grade=B")
+    return tuple(grade for grade in GRADES if grade in asked)
 
 
 def list_query(
@@ -103,6 +122,8 @@ def list_query(
     event_since: str = "",
     deal: str = "",
     deal_since: str = "",
+    icp: str = "",
+    grade: Annotated[list[str] | None, Query()] = None,
 ) -> ListQuery:
     """Read a :class:`ListQuery` from the query string; unknown sorts fall back to newest first."""
     return ListQuery(
@@ -113,6 +134,8 @@ def list_query(
         event_since=_day(event_since, "event_since"),
         deal=deal if deal in DEAL_STATUSES else None,
         deal_since=_day(deal_since, "deal_since"),
+        icp=icp.strip()[:64] or None,
+        grades=_grades(grade),
     )
 
 
@@ -142,7 +165,20 @@ def narrowed_contacts(workspace_id: int, query: ListQuery) -> Select[Contact]:
         if query.deal_since:
             has = has.where(Deal.closed_at >= _midnight(query.deal_since))
         select_ = select_.where(exists(has))
+    if query.grades:
+        select_ = select_.where(Contact.id.in_(_graded(workspace_id, query)))
     return select_
+
+
+def _graded(workspace_id: int, query: ListQuery) -> Select[Any]:
+    """Ids of contacts with one of ``query.grades`` for its profile (from the grade index)."""
+    profiles = select(Icp.id).where(Icp.workspace_id == workspace_id)
+    chosen = profiles.where(Icp.slug == query.icp) if query.icp else profiles.order_by(Icp.slug).limit(1)
+    return select(Fit.contact_id).where(
+        Fit.workspace_id == workspace_id,
+        Fit.icp_id == chosen.scalar_subquery(),
+        Fit.grade.in_(query.grades),
+    )
 
 
 def count_narrowed(session: Session, workspace_id: int, query: ListQuery) -> int:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -30,10 +30,13 @@ from leadwell.contacts.listing import (
     contacts_page,
     count_narrowed,
 )
-from leadwell.db.models import Contact, Event, User
-from leadwell.errors import LeadwellError
+from leadwell.db.models import Contact, Event, Icp, User
+from leadwell.errors import LeadwellError, NotFound
 from leadwell.events.service import EventFilters, list_events
 from leadwell.events.types import EVENT_LABELS
+from leadwell.icp.fit_view import FitShown, chosen_profile, contact_fits, fits_of
+from leadwell.icp.reasons import reasons_text
+from leadwell.icp.store import GRADES, list_icps
 from leadwell.ids import BadId
 from leadwell.sales.deals import list_deals
 from leadwell.web.deps import Page, PageScope
@@ -44,7 +47,8 @@ TIMELINE_SIZE = 20
 EXPORT_BATCH = 500
 # fmt: off
 EXPORT_COLUMNS = ("id", "first_name", "last_name", "email", "phones", "title", "organization", "stage",
-                  "source", "consent", "country", "created_at", "updated_at")
+                  "source", "consent", "country", "created_at", "updated_at",
+                  "grade", "fit_score", "qualified_out", "fit_reasons")
 # fmt: on
 
 
@@ -58,14 +62,17 @@ def _contact_url(request: Request, scope: PageScope, contact_id: int) -> str:
     )
 
 
-def _link(request: Request, route: str, params: dict[str, str]) -> str:
+def _link(request: Request, route: str, params: Mapping[str, str | list[str]]) -> str:
     path = str(request.app.url_path_for(route))
-    return f"{path}?{urlencode(params)}" if params else path
+    return f"{path}?{urlencode(params, doseq=True)}" if params else path
 
 
-def _notes(request: Request, query: ListQuery) -> list[tuple[str, str]]:
+def _notes(request: Request, query: ListQuery, profile: Icp | None) -> list[tuple[str, str]]:
     """The drill-down filters in force, each with the link that removes it."""
-    notes = []
+    notes: list[tuple[str, dict[str, Any]]] = []
+    if query.grades and profile is not None:
+        grades = ", ".join(query.grades)
+        notes.append((f"Grade {grades} for {profile.name}", {"grade": None}))
     if query.created_since:
         notes.append((f"Created since {query.created_since}", {"created_since": None}))
     if query.event:
@@ -88,14 +95,25 @@ def _wants_fragment(request: Request, target: str) -> bool:
     )
 
 
+def _profile(session: Session, scope: PageScope, query: ListQuery) -> Icp | None:
+    """The profile whose fit the list shows: ``icp=<slug>``, else the first by slug."""
+    try:
+        return chosen_profile(session, scope.workspace_id, query.icp)
+    except NotFound:
+        raise HTTPException(404, "No such profile in this workspace.") from None
+
+
 @router.get("/contacts", name="contacts_list")
 def contacts_list(request: Request, scope: Page, query: Query_, cursor: str = "") -> HTMLResponse:
     """The contacts list; an htmx request for the results gets only the results table."""
     with scope.db.session() as session:
+        profile = _profile(session, scope, query)
         contacts, more = contacts_page(session, scope.workspace_id, query, cursor or None)
         total = count_narrowed(session, scope.workspace_id, query)
         stages = service.contact_values(session, scope.workspace_id, "stage")
         sources = service.contact_values(session, scope.workspace_id, "source")
+        profiles = list_icps(session, scope.workspace_id)
+        fits = fits_of(session, profile, [contact.id for contact in contacts])
         rows = [(_contact_url(request, scope, contact.id), contact) for contact in contacts]
     params = query.params()
     context: dict[str, Any] = {
@@ -110,13 +128,21 @@ def contacts_list(request: Request, scope: Page, query: Query_, cursor: str = ""
         "export_url": _link(request, "contacts_export", params),
         "clear_search_url": _link(request, "contacts_list", query.params(q=None)),
         "all_url": _link(request, "contacts_list", {}),
-        "notes": _notes(request, query),
+        "notes": _notes(request, query, profile),
         "display_name": display_name,
+        "profile": profile,
+        "fits": fits,
     }
     if _wants_fragment(request, "contact-results"):
         response = render(request, "contacts/_results.html", workspaces=[], **context)
     else:
-        extra: dict[str, Any] = {"stages": stages, "sources": sources, "sorts": SORTS}
+        extra: dict[str, Any] = {
+            "stages": stages,
+            "sources": sources,
+            "sorts": SORTS,
+            "profiles": profiles,
+            "grades": GRADES,
+        }
         response = render(request, "contacts/list.html", **context, **extra)
     response.headers["Vary"] = "HX-Request, HX-Target"
     return response
@@ -129,17 +155,22 @@ def spreadsheet_safe(value: object) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
-def _export_row(scope: PageScope, c: Contact) -> list[str]:
+def _export_row(scope: PageScope, c: Contact, fit: FitShown | None) -> list[str]:
     organization = c.organization.name if c.organization else None
     values = [scope.codec.encode("contact", c.id), c.first_name, c.last_name, c.email, "; ".join(c.phones)]
     values += [c.title, organization, c.stage, c.source, c.consent, c.country]
     values += [c.created_at.isoformat(), c.updated_at.isoformat()]
+    if fit is None:
+        values += [None, None, None, None]
+    else:
+        out = "true" if fit.qualified_out else "false"
+        values += [fit.grade, str(fit.score), out, reasons_text(fit.reasons)]
     return [spreadsheet_safe(value) for value in values]
 
 
-def _export_lines(scope: PageScope, query: ListQuery) -> Iterator[str]:
+def _export_lines(scope: PageScope, query: ListQuery, profile: Icp | None) -> Iterator[str]:
     """CSV text batch by batch, each batch in its own short transaction, so a slow download never
-    holds a connection or a snapshot open."""
+    holds a connection or a snapshot open. The fit columns are for the list's profile."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(EXPORT_COLUMNS)
@@ -147,7 +178,8 @@ def _export_lines(scope: PageScope, query: ListQuery) -> Iterator[str]:
     while True:
         with scope.db.session() as session:
             contacts, cursor = contacts_page(session, scope.workspace_id, query, cursor, EXPORT_BATCH)
-            writer.writerows(_export_row(scope, contact) for contact in contacts)
+            fits = fits_of(session, profile, [contact.id for contact in contacts])
+            writer.writerows(_export_row(scope, contact, fits.get(contact.id)) for contact in contacts)
         yield buffer.getvalue()
         buffer.seek(0)
         buffer.truncate()
@@ -157,11 +189,13 @@ def _export_lines(scope: PageScope, query: ListQuery) -> Iterator[str]:
 
 @router.get("/contacts/export.csv", name="contacts_export")
 def contacts_export(scope: Page, query: Query_) -> StreamingResponse:
-    """Every contact of the list's filters as CSV, streamed."""
+    """Every contact of the list's filters as CSV, streamed, with the fit to the list's profile."""
+    with scope.db.session() as session:
+        profile = _profile(session, scope, query)
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M")
     headers = {"Content-Disposition": f'attachment; filename="contacts-{stamp}.csv"'}
     return StreamingResponse(
-        _export_lines(scope, query), media_type="text/csv; charset=utf-8", headers=headers
+        _export_lines(scope, query, profile), media_type="text/csv; charset=utf-8", headers=headers
     )
 
 
@@ -248,6 +282,7 @@ def contact_detail(
         deals = list_deals(session, scope.workspace_id, None, number, None, 100).items
         types = _event_types(session, scope.workspace_id, number)
         timeline = _timeline(request, session, scope, (contact_id, number), event_type, before)
+        profile_fits = contact_fits(session, scope.workspace_id, number)
     survivor = contact.merged_into_id
     return render(
         request,
@@ -263,6 +298,7 @@ def contact_detail(
         event_type=event_type,
         timeline=timeline,
         detail_path=request.app.url_path_for("contact_detail", contact_id=contact_id),
+        profile_fits=profile_fits,
     )
 
 

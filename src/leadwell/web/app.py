@@ -121,10 +121,12 @@ def _page_modules() -> list[Any]:
     """Routers of server-rendered pages, one module per domain."""
     from leadwell.contacts import duplicates_pages, import_pages, import_summary_pages
     from leadwell.contacts import pages as contacts_pages
+    from leadwell.icp import pages as icp_pages
     from leadwell.web import dashboard, settings_pages
 
     # Duplicates and imports before contacts: /contacts/duplicates, /contacts/import and
-    # /contacts/imports must not be read as /contacts/{contact_id}.
+    # /contacts/imports must not be read as /contacts/{contact_id}. Profiles' fixed paths (/icp/new,
+    # /icp/preview) come before /icp/{slug} inside their module.
     return [
         auth_pages,
         dashboard,
@@ -132,6 +134,7 @@ def _page_modules() -> list[Any]:
         import_pages,
         import_summary_pages,
         contacts_pages,
+        icp_pages,
         settings_pages,
     ]
 

@@ -19,6 +19,7 @@ TEMPLATES.env.globals["EVENT_LABELS"] = EVENT_LABELS
 NAVIGATION: tuple[tuple[str, str | None], ...] = (
     ("Dashboard", "dashboard"),
     ("Contacts", "contacts_list"),
+    ("Ideal clients", "icp_list"),
     ("Call queue", None),
     ("Capture", None),
     ("Outreach", None),
