@@ -143,7 +143,7 @@ def seed(db: Database, contacts: int, seed_value: int) -> tuple[int, int, Defini
 def _graded_in_sql(db: Database, workspace_id: int) -> tuple[float, int]:
     started = time.perf_counter()
     with db.session() as session:
-        run = grade_all(session, workspace_id, get_icp(session, workspace_id, "bench"))
+        run = grade_all(session, workspace_id, get_icp(session, workspace_id, "bench"), db.engine)
     return time.perf_counter() - started, run.graded
 
 

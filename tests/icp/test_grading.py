@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from leadwell.contacts import organizations, service
@@ -194,3 +194,39 @@ def test_regrade_after_import_works_in_chunks(db: Database, tenant: Tenant) -> N
     with db.session() as session:
         assert grade_counts(session, ws.id, icp_id)["F"] == 0
         assert sum(grade_counts(session, ws.id, icp_id).values()) == 3
+
+
+def test_grading_in_two_halves_on_own_connections_matches_one_statement(db: Database, tenant: Tenant) -> None:
+    """On PostgreSQL ``engine`` splits the upsert by contact id over two connections; the fits must
+    be exactly those of one statement (on SQLite the engine is ignored)."""
+    ws = tenant.workspace
+    with db.session() as session:
+        big = factories.make_organization(session, ws, employees=120)
+        small = factories.make_organization(session, ws, employees=20)
+        for number in range(9):
+            factories.make_contact(
+                session,
+                ws,
+                organization_id=(big.id, small.id, None)[number % 3],
+                title="CTO" if number % 2 else "Buyer",
+                custom={"roi_months": f"{number} months"},
+            )
+        icp = apply(session, ws)
+
+    def fits() -> list[tuple[object, ...]]:
+        with db.session() as session:
+            rows = session.execute(
+                select(Fit.contact_id, Fit.score, Fit.grade, Fit.qualified_out, Fit.unknown, Fit.reasons)
+                .where(Fit.icp_id == icp.id)
+                .order_by(Fit.contact_id)
+            )
+            return [tuple(row) for row in rows]
+
+    with db.session() as session:
+        grade_all(session, ws.id, session.get(Icp, icp.id), db.engine)  # type: ignore[arg-type]
+    halves = fits()
+    with db.session() as session:
+        session.execute(delete(Fit))
+    with db.session() as session:
+        grade_all(session, ws.id, session.get(Icp, icp.id))  # type: ignore[arg-type]
+    assert halves == fits() and len(halves) == 9 and {row[2] for row in halves} >= {"B", "F"}

@@ -125,5 +125,5 @@ def grade(
             started = time.perf_counter()
             # One transaction per profile: a large workspace never holds one open for all of them.
             with db.session() as session:
-                run = grade_all(session, workspace_id, get_icp(session, workspace_id, name))
+                run = grade_all(session, workspace_id, get_icp(session, workspace_id, name), db.engine)
             typer.echo(f"{name} (version {run.version}): {_ran(run, time.perf_counter() - started)}")

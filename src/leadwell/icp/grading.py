@@ -6,12 +6,14 @@ a first grading writes none. :mod:`leadwell.icp.regrade` grades the few contacts
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
     BigInteger,
     Connection,
+    Engine,
     and_,
     case,
     column,
@@ -57,11 +59,16 @@ class Profile:
     definition: Definition
 
 
-def grade_all(session: Session, workspace_id: int, icp: Icp) -> GradeRun:
+def grade_all(session: Session, workspace_id: int, icp: Icp, engine: Engine | None = None) -> GradeRun:
     """Grade every live contact of the workspace with the profile's current version, in SQL.
 
     One upsert computes every fit; grade changes since the last grading become ``fit_changed``
-    events in one more statement; fits of contacts merged away are removed."""
+    events in one more statement; fits of contacts merged away are removed.
+
+    With ``engine``, on PostgreSQL, the upsert runs as two halves of the contact ids at once on
+    connections of their own, each committing: the server then uses both cores. Only for a profile
+    already committed (the halves cannot see ``session``'s uncommitted rows); the fits are derived
+    data, so a failure between the halves leaves fits that the next grading completes."""
     session.flush()
     connection = session.connection()
     profile = Profile(icp.id, icp.slug, icp.current_version, load_definition(session, icp))
@@ -79,12 +86,38 @@ def grade_all(session: Session, workspace_id: int, icp: Icp) -> GradeRun:
             ),
         )
     )
-    connection.execute(
-        grading_statement(profile.definition, connection.dialect.name), _params(workspace_id, profile, now)
-    )
+    if engine is not None and connection.dialect.name == "postgresql":
+        _upsert_in_halves(engine, connection, workspace_id, profile, now)
+    else:
+        connection.execute(
+            grading_statement(profile.definition, connection.dialect.name),
+            _params(workspace_id, profile, now),
+        )
     changed = _record_changes(connection, workspace_id, profile, now) if had_fits else 0
     counts = grade_counts(session, workspace_id, icp.id)
     return GradeRun(icp.slug, icp.current_version, sum(counts.values()), counts, changed)
+
+
+def _upsert_in_halves(
+    engine: Engine, connection: Connection, workspace_id: int, profile: Profile, now: Any
+) -> None:
+    low, high = connection.execute(
+        select(func.min(CONTACTS.c.id), func.max(CONTACTS.c.id)).where(
+            CONTACTS.c.workspace_id == workspace_id
+        )
+    ).one()
+    if low is None:
+        return
+    middle = (low + high) // 2
+    statement = grading_statement(profile.definition, "postgresql", ranged=True)
+    params = _params(workspace_id, profile, now)
+
+    def grade(bounds: tuple[int, int]) -> None:
+        with engine.begin() as own:
+            own.execute(statement, params | {"low": bounds[0], "high": bounds[1]})
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        list(pool.map(grade, [(low, middle), (middle + 1, high)]))
 
 
 def _params(workspace_id: int, profile: Profile, now: Any) -> dict[str, Any]:

@@ -50,7 +50,7 @@ COLUMNS = ("workspace_id", "contact_id", "icp_id", "version", "score", "grade", 
 RESULT_COLUMNS = (*COLUMNS, "unknown", "reasons", "graded_at")
 
 
-def _observed(reader: Reader, definition: Definition, restricted: bool) -> Subquery:
+def _observed(reader: Reader, definition: Definition, restricted: bool, ranged: bool = False) -> Subquery:
     columns: list[Expr] = [CONTACTS.c.id.label("contact_id")]
     for number, criterion in enumerate(definition.criteria):
         columns.extend(_observe(reader, criterion, number))
@@ -61,6 +61,8 @@ def _observed(reader: Reader, definition: Definition, restricted: bool) -> Subqu
     )
     if restricted:
         query = query.where(CONTACTS.c.id.in_(bindparam("ids", expanding=True)))
+    if ranged:  # one of several parts graded at once on connections of their own
+        query = query.where(CONTACTS.c.id.between(bindparam("low"), bindparam("high")))
     return query.offset(0).subquery("observed")
 
 
@@ -197,17 +199,19 @@ def _fit_row(reader: Reader, definition: Definition, decided: Subquery) -> Selec
     ).where(decided.c.contact_id.is_not(None))  # SQLite's upsert needs a WHERE after INSERT … SELECT
 
 
-def grading_select(definition: Definition, dialect: str, restricted: bool = False) -> Select[Any]:
+def grading_select(
+    definition: Definition, dialect: str, restricted: bool = False, ranged: bool = False
+) -> Select[Any]:
     """The SELECT of :func:`grading_statement` on its own (to look at, or EXPLAIN)."""
     reader = Reader(dialect)
-    observed = _observed(reader, definition, restricted)
+    observed = _observed(reader, definition, restricted, ranged)
     return _fit_row(reader, definition, _decided(reader, definition, observed))
 
 
 @lru_cache(maxsize=128)
-def _statement(canonical: str, dialect: str, restricted: bool) -> Executable:
+def _statement(canonical: str, dialect: str, restricted: bool, ranged: bool) -> Executable:
     definition = from_document(json.loads(canonical))
-    source = grading_select(definition, dialect, restricted)
+    source = grading_select(definition, dialect, restricted, ranged)
     insert: Any = postgresql.insert(FITS) if dialect == "postgresql" else sqlite.insert(FITS)
     statement = insert.from_select(list(RESULT_COLUMNS), source)
     keys = ("contact_id", "icp_id")
@@ -227,10 +231,12 @@ def _statement(canonical: str, dialect: str, restricted: bool) -> Executable:
     return whole
 
 
-def grading_statement(definition: Definition, dialect: str, restricted: bool = False) -> Executable:
+def grading_statement(
+    definition: Definition, dialect: str, restricted: bool = False, ranged: bool = False
+) -> Executable:
     """The upsert that grades with ``definition``; built once per definition and database.
 
     Parameters: ``workspace_id``, ``icp_id``, ``version``, ``now`` and, when ``restricted``, ``ids``;
     restricted, it returns the fits it inserted or changed (contact_id, grade, version, score,
-    reasons)."""
-    return _statement(definition.canonical(), dialect, restricted)
+    reasons). ``ranged`` grades contact ids from ``low`` to ``high`` only."""
+    return _statement(definition.canonical(), dialect, restricted, ranged)

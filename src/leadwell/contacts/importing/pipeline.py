@@ -295,7 +295,7 @@ def _grade(db: Database, workspace_id: int, touched: set[int]) -> None:
         return
     with db.session() as session:
         for icp in list_icps(session, workspace_id):
-            grade_all(session, workspace_id, icp)
+            grade_all(session, workspace_id, icp, db.engine)
 
 
 def _copy(tally: Tally, summary: ImportSummary) -> None:
