@@ -26,6 +26,7 @@ from leadwell.db.session import Database
 from leadwell.demo import DEMO_EMAIL, DEMO_PASSWORD, STAFF, DemoResult, build_demo
 from leadwell.errors import Conflict, InvalidInput
 from leadwell.events.types import EVENT_TYPES, validate_properties
+from leadwell.icp.store import grade_counts, list_icps
 
 NOW = datetime(2026, 3, 2, 9, tzinfo=UTC)
 SIZE = 300
@@ -285,3 +286,13 @@ def test_same_rows_in_another_process(sqlite_template: Path, tmp_path: Path) -> 
     assert snapshot(local, "demo") == snapshot(remote, "demo")
     local.dispose()
     remote.dispose()
+
+
+def test_the_demo_has_an_ideal_client_profile_and_every_contact_graded(db: Database) -> None:
+    result = build(db)
+    with db.session() as session:
+        (icp,) = list_icps(session, result.workspace_id)
+        counts = grade_counts(session, result.workspace_id, icp.id)
+        assert icp.slug == "operations" and sum(counts.values()) == SIZE
+        # Sizes spread across the must-have's range: some qualify out, some are A.
+        assert counts["A"] > 0 and counts["F"] > 0

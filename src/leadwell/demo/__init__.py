@@ -24,6 +24,9 @@ from leadwell.demo.cast import Calendar, Deal, Org, Person, draw_cast
 from leadwell.demo.data import HISTORY_DAYS
 from leadwell.demo.story import plan_sales, tell
 from leadwell.errors import InvalidInput
+from leadwell.icp.definition import Definition, parse_definition
+from leadwell.icp.grading import grade_all
+from leadwell.icp.store import apply_definition
 
 DEMO_EMAIL = "demo@leadwell.example"
 DEMO_PASSWORD = "leadwell-demo"
@@ -49,6 +52,46 @@ class DemoResult:
     organizations: int
     events: int
     deals: int
+
+
+# The consultancy's ideal client, as its owner would write it: operations-heavy firms of 50 to 1,000
+# people, reached through someone who decides.
+DEMO_PROFILE: Definition = parse_definition(
+    {
+        "slug": "operations",
+        "name": "Operations consulting",
+        "description": "Mid-size firms whose operations we know, reached through a decision maker.",
+        "must": [{"field": "organization.employees", "op": "between", "value": [50, 1000]}],
+        "nice": [
+            {
+                "field": "organization.industry",
+                "op": "in",
+                "value": ["manufacturing", "logistics", "healthcare", "professional services"],
+                "weight": 40,
+            },
+            {
+                "field": "contact.title",
+                "op": "matches",
+                "value": "(?i)ceo|coo|cfo|founder|owner|managing director|head of operations|vp operations",
+                "weight": 40,
+            },
+            {"field": "contact.country", "op": "in", "value": ["US", "GB", "CA", "IE"], "weight": 20},
+        ],
+        "avatar": {
+            "roles": ["COO", "Head of Operations", "Managing Director"],
+            "industries": ["Manufacturing", "Logistics", "Healthcare"],
+            "company_sizes": ["51-200", "201-1000"],
+            "locations": ["US", "GB", "CA", "IE"],
+            "age_min": 35,
+            "age_max": 60,
+            "interests": ["Lean manufacturing", "Supply chain management", "Operational excellence"],
+            "pains": ["Margins squeezed by rework and delays", "Growth outpacing processes"],
+            "goals": ["Predictable delivery", "Return on a project within a quarter"],
+            "objections": ["We tried consultants before", "No time to take on a project now"],
+            "channels": ["LinkedIn", "Industry conferences", "Trade associations"],
+        },
+    }
+)
 
 
 def build_demo(
@@ -86,6 +129,7 @@ def build_demo(
             events, deals = events + written[0], deals + written[1]
             for p in batch:
                 p.events.clear()
+        grade_all(session, workspace.id, apply_definition(session, workspace.id, DEMO_PROFILE).icp)
         return DemoResult(workspace.id, slug, DEMO_EMAIL, DEMO_PASSWORD, contacts, len(orgs), events, deals)
 
 
