@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from leadwell.inputs import Input
 
-Stage = Literal["subscriber", "lead", "mql", "sql", "opportunity", "customer", "disqualified"]
+Stage = Literal["subscriber", "lead", "mql", "sql", "opportunity", "customer", "nurture", "disqualified"]
 Consent = Literal["unknown", "opted_in", "opted_out"]
 Text120 = Field(default=None, max_length=120)
 

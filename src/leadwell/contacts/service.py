@@ -14,10 +14,11 @@ from leadwell.contacts.schemas import ContactCreate, ContactFields, ContactUpdat
 from leadwell.db.models import Contact, ContactEmail, Event, Membership, Organization
 from leadwell.db.types import utcnow
 from leadwell.errors import Conflict, InvalidInput, NotFound
-from leadwell.events.types import validate_properties
 from leadwell.icp.regrade import regrade_contacts
 from leadwell.ids import BadId, IdCodec
 from leadwell.pagination import Page, newest_first, page_of
+from leadwell.scoring.rows import engagement_of
+from leadwell.scoring.stages import check_stage, move_stage, stage_event
 
 _PLAIN_FIELDS = ("title", "street", "city", "region", "postal_code", "source")
 
@@ -85,7 +86,8 @@ def _set_emails(session: Session, contact: Contact, emails: list[str]) -> None:
 
 
 def _apply(session: Session, codec: IdCodec, contact: Contact, data: ContactFields) -> str | None:
-    """Copy the fields present in ``data`` onto ``contact``; returns the previous stage if it changed."""
+    """Copy the fields present in ``data`` onto ``contact``, all but the stage; returns the stage
+    asked for when it differs from the current one (the caller moves it, with a reason)."""
     given = data.model_fields_set
     values: dict[str, Any] = {name: getattr(data, name) for name in given}
     for name in ("first_name", "last_name"):
@@ -116,22 +118,9 @@ def _apply(session: Session, codec: IdCodec, contact: Contact, data: ContactFiel
         contact.owner_id = _reference(session, codec, ws, "user", owner, "owner_id") if owner else None
     if "consent" in given and values["consent"] and values["consent"] != contact.consent:
         contact.consent, contact.consent_at = values["consent"], utcnow()
-    previous_stage = contact.stage
     if "stage" in given and values["stage"] and values["stage"] != contact.stage:
-        contact.stage = values["stage"]
-        return previous_stage
+        return str(values["stage"])
     return None
-
-
-def _stage_event(contact: Contact, previous: str | None, why: str) -> Event:
-    return Event(
-        workspace_id=contact.workspace_id,
-        contact_id=contact.id,
-        type="stage_changed",
-        occurred_at=utcnow(),
-        properties=validate_properties("stage_changed", {"from": previous, "to": contact.stage, "why": why}),
-        source="leadwell",
-    )
 
 
 def create_contact(
@@ -144,28 +133,37 @@ def create_contact(
         workspace_id=workspace_id, stage="lead", consent="unknown", phones=[], custom={}, tags=[]
     )
     session.add(contact)
-    _apply(session, codec, contact, data)
+    stage = _apply(session, codec, contact, data)
+    if stage is not None:
+        contact.stage = check_stage(stage)
     session.flush()
     _set_emails(session, contact, data.emails or [])
-    session.add(_stage_event(contact, None, why))
+    session.add(stage_event(contact, None, contact.stage, why, utcnow()))
+    engagement_of(session, workspace_id, contact.id, contact.stage)
     session.flush()
     regrade_contacts(session, workspace_id, [contact.id])
     return contact
 
 
 def update_contact(
-    session: Session, codec: IdCodec, workspace_id: int, contact_id: int, data: ContactUpdate, why: str
+    session: Session,
+    codec: IdCodec,
+    workspace_id: int,
+    contact_id: int,
+    data: ContactUpdate,
+    why: str,
+    by_user_id: int | None = None,
 ) -> Contact:
     """Change the fields present in ``data``; a stage change is logged as a ``stage_changed`` event."""
     contact = get_contact(session, workspace_id, contact_id)
-    previous = _apply(session, codec, contact, data)
+    stage = _apply(session, codec, contact, data)
     if "emails" in data.model_fields_set:
         _set_emails(session, contact, data.emails or [])
     if not (contact.first_name or contact.last_name or contact.emails):
         raise InvalidInput("emails: a contact needs a name or an email address", field="emails")
     contact.updated_at = utcnow()
-    if previous is not None:
-        session.add(_stage_event(contact, previous, why))
+    if stage is not None:
+        move_stage(session, contact, stage, why, by_user_id=by_user_id)
     session.flush()
     regrade_contacts(session, workspace_id, [contact.id])
     return contact

@@ -35,7 +35,18 @@ NAMING = {
 }
 
 ROLES = ("owner", "marketer", "sales")
-LIFECYCLE_STAGES = ("subscriber", "lead", "mql", "sql", "opportunity", "customer", "disqualified")
+LIFECYCLE_STAGES = (
+    "subscriber",
+    "lead",
+    "mql",
+    "sql",
+    "opportunity",
+    "customer",
+    "nurture",
+    "disqualified",
+)
+# Where the call queue stands with a contact (see Engagement.queue_state).
+QUEUE_STATES = ("open", "parked", "closed")
 CONSENT_STATES = ("unknown", "opted_in", "opted_out")
 DEAL_STATUSES = ("open", "won", "lost")
 
@@ -366,3 +377,107 @@ class Fit(Base):
     unknown: Mapped[list[str]] = mapped_column(Json, default=list)
     reasons: Mapped[list[str | None]] = mapped_column(Json, default=list)
     graded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ScoringVersion(Base):
+    """One version of a workspace's qualification settings (engagement rules and decay, automatic
+    stage moves, queue and pipeline settings), never changed; the highest version is in force."""
+
+    __tablename__ = "scoring_versions"
+    __table_args__ = (UniqueConstraint("workspace_id", "version"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    version: Mapped[int]
+    definition: Mapped[dict[str, Any]] = mapped_column(Json)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Engagement(Base):
+    """A contact's engagement score and its place in the call queue, one row per contact.
+
+    The score decays exponentially and is kept as ``score`` (S) at ``scored_at`` (t0): an event
+    worth p points at t makes S ← S·e^(−λ(t−t0)) + p. ``rank_key`` = ln S + λ·t0 orders contacts by
+    their current score whatever "now" is, so it is an indexed column. The best fit grade across the
+    workspace's profiles is copied here with the queue state, so the queue is one index scan per
+    grade rather than a join over a million fits. ``workspace_id`` carries no foreign key, as in
+    ``fits``: the contact's cascade removes the row."""
+
+    __tablename__ = "engagements"
+    __table_args__ = (
+        Index("ix_engagements_queue", "workspace_id", "queue_state", "grade", "rank_key"),
+        Index("ix_engagements_due", "workspace_id", "queue_state", "due_at"),
+    )
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(BigId)
+    score: Mapped[float] = mapped_column(default=0.0)
+    scored_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    rank_key: Mapped[float] = mapped_column(default=-1e12)
+    # The scoring version the score was computed with.
+    version: Mapped[int] = mapped_column(default=0)
+    grade: Mapped[str | None] = mapped_column(CHAR(1))
+    fit_score: Mapped[int | None]
+    icp_id: Mapped[int | None] = mapped_column(BigId)
+    queue_state: Mapped[str] = mapped_column(String(8), default="open")
+    # Not to be called before this moment: a retry after no answer, or a nurture revisit date.
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Why a parked (nurture) contact came back to the queue, in plain words, and when.
+    resurfaced_why: Mapped[str | None] = mapped_column(Text)
+    resurfaced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The score when the contact was parked: new engagement is measured from here.
+    parked_score: Mapped[float | None]
+    last_outcome: Mapped[str | None] = mapped_column(String(20))
+    last_called_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class EngagementCap(Base):
+    """Points a capped rule has awarded one contact within one period (and one value of the rule's
+    ``per`` property), so the next matching event knows what is left."""
+
+    __tablename__ = "engagement_caps"
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True)
+    rule: Mapped[str] = mapped_column(String(64), primary_key=True)
+    scope: Mapped[str] = mapped_column(String(240), primary_key=True)
+    awarded: Mapped[float] = mapped_column(default=0.0)
+
+
+class StageChange(Base):
+    """One move of a contact between lifecycle stages: from, to, why, and by whom or which rule."""
+
+    __tablename__ = "stage_changes"
+    __table_args__ = (
+        Index("ix_stage_changes_contact", "contact_id", "changed_at"),
+        Index("ix_stage_changes_funnel", "workspace_id", "to_stage", "changed_at"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
+    from_stage: Mapped[str | None] = mapped_column(String(16))
+    to_stage: Mapped[str] = mapped_column(String(16))
+    why: Mapped[str] = mapped_column(Text, default="")
+    # The automatic rule that made the move, or None for a person's (``changed_by_id``) or the system's.
+    rule: Mapped[str | None] = mapped_column(String(64))
+    changed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ContactList(Base):
+    """A named list of contacts, such as the newsletter list nurture contacts belong to."""
+
+    __tablename__ = "contact_lists"
+    __table_args__ = (UniqueConstraint("workspace_id", "slug"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    slug: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ListMember(Base):
+    __tablename__ = "list_members"
+    list_id: Mapped[int] = mapped_column(ForeignKey("contact_lists.id", ondelete="CASCADE"), primary_key=True)
+    contact_id: Mapped[int] = mapped_column(
+        ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -7,7 +7,7 @@ mistyped properties, naming the property at fault. Adding a type is a code chang
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError
@@ -58,12 +58,25 @@ class EmailBounced(EmailEvent):
     diagnostic: str | None = None
 
 
+CallOutcome = Literal[
+    "no_answer",
+    "voicemail",
+    "conversation",
+    "meeting_booked",
+    "not_a_fit",
+    "not_now",
+    "connected",
+    "wrong_number",
+    "not_interested",
+]
+
+
 class CallLogged(Properties):
-    outcome: Literal[
-        "connected", "voicemail", "no_answer", "wrong_number", "not_interested", "meeting_booked"
-    ]
+    outcome: CallOutcome
     duration_seconds: int = Field(default=0, ge=0, le=24 * 3600)
     note: str | None = None
+    reason: str | None = Field(default=None, max_length=500, description="Why not a fit, or not now.")
+    revisit_on: date | None = Field(default=None, description="Not now: when to call again.")
 
 
 class MeetingBooked(Properties):

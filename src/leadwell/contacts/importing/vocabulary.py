@@ -45,7 +45,7 @@ _STAGES = {
     "salesacceptedlead": "sql", "opportunity": "opportunity", "opp": "opportunity", "customer": "customer",
     "client": "customer", "closedwon": "customer", "won": "customer", "evangelist": "customer",
     "disqualified": "disqualified", "unqualified": "disqualified", "notqualified": "disqualified",
-    "badfit": "disqualified",
+    "badfit": "disqualified", "nurture": "nurture", "nurturing": "nurture", "notnow": "nurture",
 }  # fmt: skip
 _CONSENT_YES = frozenset({"yes", "y", "true", "t", "1", "x", "ja", "oui", "si", "on", "checked"})
 _CONSENT_NO = frozenset({"no", "n", "false", "f", "0", "nein", "non", "off", "unchecked"})
@@ -83,7 +83,8 @@ def read_stage(text: str) -> str | None:
 CHOICE_HELP = {
     "timezone": "not a time zone (use a name such as Europe/Paris)",
     "consent": "not a consent answer (yes/no, opted in/opted out)",
-    "stage": "not a lifecycle stage (subscriber, lead, MQL, SQL, opportunity, customer or disqualified)",
+    "stage": "not a lifecycle stage "
+    "(subscriber, lead, MQL, SQL, opportunity, customer, nurture or disqualified)",
 }
 
 

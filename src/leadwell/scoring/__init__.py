@@ -1,0 +1,1 @@
+"""Engagement scoring, lifecycle stages, nurture and re-qualification."""
