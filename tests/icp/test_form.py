@@ -43,6 +43,7 @@ FULL: dict[str, Any] = {
         },
         {"field": "contact.tags", "op": "contains", "value": "vip"},
         {"field": "custom.score", "op": "gte", "value": 2.5, "weight": 5},
+        {"field": "custom.tier", "op": "in", "value": [1, 2, "007", "gold"], "weight": 5},
     ],
     "avatar": {
         "roles": ["CTO", "Head of IT, EMEA"],

@@ -38,6 +38,7 @@ _ROW_NAME = re.compile(r"^(must|nice)-(\d{1,4})-(field|op|value|unit|weight|labe
 _ERROR_PATH = re.compile(r"^(must|nice)\[(\d+)\](?:\.(\w+))?")
 _INTEGER = re.compile(r"^-?\d{1,15}$")
 _DECIMAL = re.compile(r"^-?\d{1,15}\.\d{1,15}$")
+_PLAIN_INTEGER = re.compile(r"^-?(0|[1-9]\d{0,14})$")
 _BETWEEN = re.compile(r"\s+(?:to|and)\s+|\s*(?:\.\.|–|—)\s*|\s+-\s+", re.IGNORECASE)
 _COUNTRY = re.compile(r"^[A-Za-z]{2}$")
 SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
@@ -239,9 +240,18 @@ def parse_value(op: str, text: str) -> Any:
     return text if op == "matches" else stripped
 
 
+def _custom_items(items: list[str]) -> list[Any]:
+    """A custom field's list items: whole numbers written plainly ("12", not "012") as numbers, so a
+    stored ``[1, 2]`` saved unchanged through the form stays ``[1, 2]`` and makes no new version.
+    Fixed fields are text, where "01234" is a postal code and stays as written."""
+    return [int(item) if _PLAIN_INTEGER.match(item) else item for item in items]
+
+
 def _criterion(kind: str, row: Row) -> dict[str, Any]:
     item: dict[str, Any] = {"field": row.field.strip(), "op": row.op.strip()}
     value = parse_value(item["op"], row.value)
+    if isinstance(value, list) and item["op"] in ("in", "not_in") and ".custom." in f".{item['field']}":
+        value = _custom_items(value)
     if value is not None:
         item["value"] = value
     if row.unit.strip():
