@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from leadwell.db.models import Contact, Deal, Event, Organization
 from leadwell.db.session import Database
 from leadwell.ids import IdCodec
+from leadwell.scoring.rows import ensure_engagements
 from tests import factories
 from tests.conftest import Tenant
 
@@ -25,6 +26,9 @@ BODIES = {
         "/api/v1/contacts/": {"first_name": "Hijacked"},
         "/api/v1/organizations/": {"name": "Hijacked"},
         "/api/v1/deals/": {"name": "Hijacked", "status": "lost"},
+    },
+    "POST": {
+        "/api/v1/contacts/{contact_id}/calls": {"outcome": "not_a_fit", "reason": "hijacked"},
     },
 }
 
@@ -45,6 +49,7 @@ def seed(db: Database, tenant: Tenant, codec: IdCodec) -> Owned:
         contact = factories.make_contact(
             session, tenant.workspace, first_name="Secret", organization_id=org.id
         )
+        ensure_engagements(session, tenant.workspace.id, {contact.id: contact.stage})  # in the queue
         event = factories.make_event(session, contact)
         deal = factories.make_deal(session, contact, organization_id=org.id)
         return Owned(
@@ -89,7 +94,8 @@ def test_every_object_endpoint_answers_404_across_workspaces(
             if not hasattr(theirs, name):
                 pytest.fail(f"{method} {path}: no sample object for {{{name}}}; extend Owned/seed")
             url = url.replace(f"{{{name}}}", getattr(theirs, name))
-        body = BODIES.get(method, {}).get(path.split("{")[0])
+        bodies = BODIES.get(method, {})
+        body = bodies.get(path, bodies.get(path.split("{")[0]))
         response = client.request(method, url, json=body, headers=tenant.headers)
         assert response.status_code == 404, (method, path, response.status_code, response.text)
         assert response.headers["content-type"] == "application/problem+json"
@@ -109,6 +115,7 @@ def test_collections_never_show_or_accept_another_workspaces_objects(
         "/api/v1/organizations",
         "/api/v1/events",
         "/api/v1/deals",
+        "/api/v1/queue",
     }
     for path in collections:
         for params in (

@@ -542,65 +542,6 @@ def test_switching_workspace_changes_the_visible_contacts(app: FastAPI, db: Data
     assert "Gamma Person" not in client.get("/contacts").text
 
 
-# --- dashboard -------------------------------------------------------------------------------------
-
-
-def test_dashboard_figures_link_to_the_contacts_behind_them(client: TestClient, db: Database) -> None:
-    account = make_account(db)
-    now = utcnow()
-    with db.session() as session:
-        workspace = session.get(Workspace, account.workspace_id)
-        assert workspace is not None
-        old = make_contact(
-            session,
-            workspace,
-            first_name="Old",
-            last_name="Timer",
-            stage="customer",
-            created_at=now - timedelta(days=45),
-        )
-        fresh = [make_contact(session, workspace, first_name=f"Fresh{n}", last_name="Lead") for n in range(3)]
-        for contact in (fresh[0], fresh[0], fresh[1]):
-            make_event(session, contact, "asset_downloaded")
-        make_event(session, old, "asset_downloaded", occurred_at=now - timedelta(days=40))
-        make_deal(session, fresh[0], value=Decimal("1000"), currency="EUR")
-        make_deal(session, fresh[1], value=Decimal("500.50"), currency="EUR")
-        make_deal(session, old, value=Decimal("9000"), currency="USD", status="won", closed_at=now)
-        make_deal(
-            session,
-            fresh[2],
-            value=Decimal("7000"),
-            currency="USD",
-            status="lost",
-            closed_at=now - timedelta(days=100),
-        )
-    login(client, account.email)
-    page = client.get("/dashboard").text
-    main = page.split("<main")[1]
-    links = {
-        html.unescape(url): text for url, text in re.findall(r'href="(/contacts[^"]*)"[^>]*>([^<]+)<', main)
-    }
-    since_30 = (now - timedelta(days=30)).date().isoformat()
-    assert links["/contacts"] == "4"
-    assert links[f"/contacts?created_since={since_30}"] == "3"
-    assert links["/contacts?stage=lead"] == "3" and links["/contacts?stage=customer"] == "1"
-    assert links[f"/contacts?event=asset_downloaded&event_since={since_30}"] == "2"  # 3 events, 2 people
-    assert "1,500.50 EUR" in page and links["/contacts?deal=open"] == "2"
-    assert "9,000.00 USD" in page and "7,000.00" not in page  # the loss is older than 90 days
-    # Each link lists exactly the contacts it counted (here no contact has two deals).
-    for url, count in links.items():
-        assert f">{count} contact" in client.get(url).text, url
-    won = client.get(next(url for url in links if url.startswith("/contacts?deal=won"))).text
-    assert "Old Timer" in won and "Fresh" not in won
-
-
-def test_dashboard_of_an_empty_workspace_explains_what_fills_it(client: TestClient, db: Database) -> None:
-    account = make_account(db)
-    login(client, account.email)
-    page = client.get("/dashboard").text
-    assert "No contacts yet" in page and "No activity since" in page
-
-
 # --- settings --------------------------------------------------------------------------------------
 
 

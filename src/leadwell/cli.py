@@ -27,6 +27,7 @@ from leadwell.db.migrate import current_revision
 from leadwell.db.models import ApiToken, Membership, User, Workspace
 from leadwell.db.session import stored_secret_key
 from leadwell.icp.cli import icp_app
+from leadwell.sales.queue_cli import queue
 
 app = typer.Typer(
     help="leadwell: from a flood of contacts to qualified sales conversations.",
@@ -42,6 +43,7 @@ app.add_typer(token_app, name="token")
 app.add_typer(import_app, name="import")
 app.add_typer(export_app, name="export")
 app.add_typer(icp_app, name="icp")
+app.command("queue")(queue)
 
 
 @app.command()

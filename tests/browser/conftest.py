@@ -50,10 +50,11 @@ def _wait_until_answering(url: str, server: uvicorn.Server, thread: threading.Th
             raise RuntimeError("the live server stopped while starting")
         if server.started:
             try:
-                with urllib.request.urlopen(f"{url}/login", timeout=1) as response:
+                # A busy machine may take longer than the 1 s read timeout: retry until the deadline.
+                with urllib.request.urlopen(f"{url}/login", timeout=2) as response:
                     if response.status == 200:
                         return
-            except (urllib.error.URLError, ConnectionError):
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
                 pass
         time.sleep(0.02)
     raise RuntimeError(f"the live server did not answer at {url} within {STARTUP_TIMEOUT} s")

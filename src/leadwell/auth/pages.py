@@ -101,6 +101,7 @@ def switch_workspace(
 
 @router.get("/", name="home")
 def home(scope: Page) -> Response:
-    """Owners land on the dashboard; marketers and salespeople on their contacts until their areas arrive."""
-    target = "/dashboard" if scope.role == "owner" else "/contacts"
+    """Owners land on the dashboard, salespeople on the call queue, marketers on their contacts until
+    their areas arrive."""
+    target = {"owner": "/dashboard", "sales": "/queue"}.get(scope.role, "/contacts")
     return RedirectResponse(target, status_code=303)

@@ -17,7 +17,8 @@ from sqlalchemy.orm import InstrumentedAttribute, Session, selectinload
 
 from leadwell.contacts import service
 from leadwell.contacts.service import ContactFilters
-from leadwell.db.models import Contact, Deal, Event, Fit, Icp
+from leadwell.db.models import Contact, Deal, Engagement, Event, Fit, Icp
+from leadwell.reports.funnel import FUNNEL_STEPS, reached_ids
 
 PAGE_SIZE = 50
 DEAL_STATUSES = ("open", "won", "lost")
@@ -67,6 +68,12 @@ class ListQuery:
     deal_since: date | None = None
     icp: str | None = None
     grades: tuple[str, ...] = ()
+    # Dashboard drill-downs: a call outcome (with ``event=call_logged``), the funnel's cohort (entered
+    # since a date, reached a funnel stage) and the best fit grade across profiles.
+    outcome: str | None = None
+    entered_since: date | None = None
+    reached: str | None = None
+    best_grades: tuple[str, ...] = ()
 
     def params(self, **changes: Any) -> dict[str, str | list[str]]:
         """Query-string parameters (non-empty ones only), with ``changes`` applied; ``grade`` is a
@@ -83,6 +90,10 @@ class ListQuery:
             "deal_since": self.deal_since,
             "icp": self.icp,
             "grade": list(self.grades),
+            "outcome": self.outcome,
+            "entered_since": self.entered_since,
+            "reached": self.reached,
+            "best_grade": list(self.best_grades),
         }
         values.update(changes)
         return {
@@ -124,6 +135,10 @@ def list_query(
     deal_since: str = "",
     icp: str = "",
     grade: Annotated[list[str] | None, Query()] = None,
+    outcome: str = "",
+    entered_since: str = "",
+    reached: str = "",
+    best_grade: Annotated[list[str] | None, Query()] = None,
 ) -> ListQuery:
     """Read a :class:`ListQuery` from the query string; unknown sorts fall back to newest first."""
     return ListQuery(
@@ -136,6 +151,10 @@ def list_query(
         deal_since=_day(deal_since, "deal_since"),
         icp=icp.strip()[:64] or None,
         grades=_grades(grade),
+        outcome=outcome.strip()[:40] or None,
+        entered_since=_day(entered_since, "entered_since"),
+        reached=reached if reached in FUNNEL_STEPS else None,
+        best_grades=_grades(best_grade),
     )
 
 
@@ -151,12 +170,15 @@ def narrowed_contacts(workspace_id: int, query: ListQuery) -> Select[Contact]:
     select_ = service.filtered_contacts(workspace_id, query.filters)
     if query.created_since:
         select_ = select_.where(Contact.created_at >= _midnight(query.created_since))
-    if query.event:
+    if query.event or query.outcome:
+        kind = query.event or "call_logged"
         did = select(Event.id).where(
-            Event.workspace_id == workspace_id, Event.contact_id == Contact.id, Event.type == query.event
+            Event.workspace_id == workspace_id, Event.contact_id == Contact.id, Event.type == kind
         )
         if query.event_since:
             did = did.where(Event.occurred_at >= _midnight(query.event_since))
+        if query.outcome:
+            did = did.where(Event.properties["outcome"].as_string() == query.outcome)
         select_ = select_.where(exists(did))
     if query.deal:
         has = select(Deal.id).where(
@@ -167,6 +189,14 @@ def narrowed_contacts(workspace_id: int, query: ListQuery) -> Select[Contact]:
         select_ = select_.where(exists(has))
     if query.grades:
         select_ = select_.where(Contact.id.in_(_graded(workspace_id, query)))
+    if query.entered_since:
+        entered = _midnight(query.entered_since)
+        select_ = select_.where(Contact.id.in_(reached_ids(workspace_id, entered, query.reached or "lead")))
+    if query.best_grades:
+        best = select(Engagement.contact_id).where(
+            Engagement.workspace_id == workspace_id, Engagement.grade.in_(query.best_grades)
+        )
+        select_ = select_.where(Contact.id.in_(best))
     return select_
 
 

@@ -34,6 +34,7 @@ from leadwell.db.models import (
 from leadwell.db.types import UTCDateTime, utcnow
 from leadwell.errors import InvalidInput, NotFound
 from leadwell.icp.regrade import regrade_contacts
+from leadwell.scoring.fit_contacts import follow_merge
 
 SNAPSHOT_VERSION = 1
 # Single values: the survivor's when the other has none, the other's when the survivor has none,
@@ -261,6 +262,7 @@ def merge_contacts(
     session.add(record)
     session.flush()
     regrade_contacts(session, workspace_id, (survivor.id, other.id))  # the merged one's fit goes
+    follow_merge(session, workspace_id, (survivor.id, other.id))  # the merged one leaves the queue
     return record
 
 
@@ -359,6 +361,7 @@ def undo_merge(session: Session, workspace_id: int, merge_id: int) -> None:
     merge.undone_at = utcnow()
     session.flush()
     regrade_contacts(session, workspace_id, (survivor.id, merged.id))
+    follow_merge(session, workspace_id, (survivor.id, merged.id))  # back in the queue per stage
 
 
 def _restore_emails(session: Session, workspace_id: int, recorded: list[dict[str, Any]]) -> None:

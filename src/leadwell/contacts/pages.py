@@ -38,7 +38,9 @@ from leadwell.icp.fit_view import FitShown, chosen_profile, contact_fits, fits_o
 from leadwell.icp.reasons import reasons_text
 from leadwell.icp.store import GRADES, list_icps
 from leadwell.ids import BadId
+from leadwell.reports.funnel import STEP_LABELS
 from leadwell.sales.deals import list_deals
+from leadwell.scoring.stage_pages import panel_context
 from leadwell.web.deps import Page, PageScope
 from leadwell.web.templating import render
 
@@ -75,10 +77,18 @@ def _notes(request: Request, query: ListQuery, profile: Icp | None) -> list[tupl
         notes.append((f"Grade {grades} for {profile.name}", {"grade": None}))
     if query.created_since:
         notes.append((f"Created since {query.created_since}", {"created_since": None}))
-    if query.event:
+    if query.event or query.outcome:
         since = f" since {query.event_since}" if query.event_since else ""
-        label = EVENT_LABELS.get(query.event, query.event)
-        notes.append((f"Did “{label}”{since}", {"event": None, "event_since": None}))
+        kind = query.event or "call_logged"
+        outcome = f" ({query.outcome.replace('_', ' ')})" if query.outcome else ""
+        label = EVENT_LABELS.get(kind, kind) + outcome
+        notes.append((f"Did “{label}”{since}", {"event": None, "event_since": None, "outcome": None}))
+    if query.entered_since:
+        reached = STEP_LABELS[query.reached or "lead"]
+        text = f"Entered the funnel since {query.entered_since}, reached {reached}"
+        notes.append((text, {"entered_since": None, "reached": None}))
+    if query.best_grades:
+        notes.append((f"Best fit grade {', '.join(query.best_grades)}", {"best_grade": None}))
     if query.deal:
         since = f", closed since {query.deal_since}" if query.deal_since else ""
         notes.append((f"With a {query.deal} deal{since}", {"deal": None, "deal_since": None}))
@@ -283,6 +293,7 @@ def contact_detail(
         types = _event_types(session, scope.workspace_id, number)
         timeline = _timeline(request, session, scope, (contact_id, number), event_type, before)
         profile_fits = contact_fits(session, scope.workspace_id, number)
+        stages = panel_context(request, scope, session, contact)
     survivor = contact.merged_into_id
     return render(
         request,
@@ -299,6 +310,7 @@ def contact_detail(
         timeline=timeline,
         detail_path=request.app.url_path_for("contact_detail", contact_id=contact_id),
         profile_fits=profile_fits,
+        **stages,
     )
 
 

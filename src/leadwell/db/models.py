@@ -289,6 +289,11 @@ class Event(Base):
     idempotency_key: Mapped[str | None] = mapped_column(String(200))
 
 
+def _stage_changed_default(context: Any) -> datetime:
+    given: datetime | None = context.get_current_parameters().get("updated_at")
+    return given or utcnow()
+
+
 class Deal(Base):
     __tablename__ = "deals"
     __table_args__ = (Index("ix_deals_workspace_status", "workspace_id", "status", "closed_at"),)
@@ -309,6 +314,9 @@ class Deal(Base):
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # When the deal entered its pipeline stage (the board shows its age in the stage); rows inserted
+    # without it (bulk loads) take their ``updated_at``.
+    stage_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=_stage_changed_default)
 
 
 class IdempotentRequest(Base):

@@ -27,6 +27,7 @@ from leadwell.errors import InvalidInput
 from leadwell.icp.definition import Definition, parse_definition
 from leadwell.icp.grading import grade_all
 from leadwell.icp.store import apply_definition
+from leadwell.scoring.fit_sync import insert_missing
 
 DEMO_EMAIL = "demo@leadwell.example"
 DEMO_PASSWORD = "leadwell-demo"
@@ -129,6 +130,7 @@ def build_demo(
             events, deals = events + written[0], deals + written[1]
             for p in batch:
                 p.events.clear()
+        insert_missing(session.connection(), workspace.id)  # everyone's place in the call queue
         grade_all(session, workspace.id, apply_definition(session, workspace.id, DEMO_PROFILE).icp)
         return DemoResult(workspace.id, slug, DEMO_EMAIL, DEMO_PASSWORD, contacts, len(orgs), events, deals)
 
@@ -259,6 +261,7 @@ def _write(
         for e in p.events
     ]
     _insert(session, "events", events)
+    _insert(session, "stage_changes", _history(workspace_id, people, ids))
     deals = [
         _deal_row(workspace_id, p, p.deal, i, *link)
         for i, p, link in zip(ids, people, links, strict=True)
@@ -266,3 +269,22 @@ def _write(
     ]
     _insert(session, "deals", deals)
     return len(events), len(deals)
+
+
+def _history(workspace_id: int, people: list[Person], ids: list[int]) -> list[dict[str, Any]]:
+    """Stage history rows for the story's stage moves (its ``stage_changed`` events)."""
+    return [
+        {
+            "workspace_id": workspace_id,
+            "contact_id": i,
+            "from_stage": e.properties.get("from"),
+            "to_stage": e.properties["to"],
+            "why": e.properties.get("why") or "",
+            "rule": None,
+            "changed_by_id": None,
+            "changed_at": e.at,
+        }
+        for i, p in zip(ids, people, strict=True)
+        for e in p.events
+        if e.type == "stage_changed"
+    ]

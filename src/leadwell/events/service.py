@@ -18,6 +18,7 @@ from leadwell.events.types import validate_properties
 from leadwell.ids import BadId, IdCodec
 from leadwell.inputs import Input
 from leadwell.pagination import Page, check_limit
+from leadwell.scoring.engine import EventRow, apply_events
 
 MAX_BATCH = 1000
 # Clocks disagree; an event a little in the future is skew, a day ahead is a bug in the sender.
@@ -125,7 +126,14 @@ def record_events(
         if key:
             fresh_keys.add(key)
         fresh.append(row)
-    return _results(rows, fresh, _insert_rows(session, fresh), seen)
+    new_ids = _insert_rows(session, fresh)
+    # Scores move with the events that earn them, in the same transaction.
+    scored = [
+        EventRow(event_id, row["contact_id"], row["type"], row["occurred_at"], row["properties"])
+        for row, event_id in zip(fresh, new_ids, strict=True)
+    ]
+    apply_events(session, workspace_id, scored, now)
+    return _results(rows, fresh, new_ids, seen)
 
 
 def _insert_rows(session: Session, rows: list[dict[str, Any]]) -> list[int]:

@@ -33,6 +33,7 @@ from leadwell.icp.definition import Definition, from_document
 from leadwell.icp.sql import FITS, grading_statement
 from leadwell.icp.sql_values import text as sql_text
 from leadwell.icp.store import grade_counts, load_definition
+from leadwell.scoring.fit_sync import sync_all
 
 EVENTS = Base.metadata.tables["events"]
 CONTACTS = Base.metadata.tables["contacts"]
@@ -94,6 +95,7 @@ def grade_all(session: Session, workspace_id: int, icp: Icp, engine: Engine | No
             _params(workspace_id, profile, now),
         )
     changed = _record_changes(connection, workspace_id, profile, now) if had_fits else 0
+    sync_all(connection, workspace_id, since=now)  # best fits into the queue, resurfacing
     counts = grade_counts(session, workspace_id, icp.id)
     return GradeRun(icp.slug, icp.current_version, sum(counts.values()), counts, changed)
 

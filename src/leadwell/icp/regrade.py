@@ -24,6 +24,7 @@ from leadwell.icp.grading import CONTACTS, EVENTS, Profile, active_profiles
 from leadwell.icp.reasons import Graded, change_reason
 from leadwell.icp.sql import FITS, grading_statement
 from leadwell.icp.store import version_document
+from leadwell.scoring.fit_contacts import sync_contacts
 
 CHUNK = 5_000  # ids per statement: well inside SQLite's 32,766 parameters, and short transactions
 
@@ -49,6 +50,7 @@ def regrade_contacts(session: Session, workspace_id: int, contact_ids: Iterable[
         for chunk in _chunks(ids):
             for profile in profiles:
                 written += _regrade(session, connection, workspace_id, profile, chunk)
+            sync_contacts(session, workspace_id, chunk)  # best fits into the queue, resurfacing
     return written
 
 

@@ -38,7 +38,9 @@ def deal_out(codec: IdCodec, deal: Deal) -> DealOut:
         status=deal.status,
         reason=deal.reason,
         expected_close_on=deal.expected_close_on,
+        owner_id=codec.encode("user", deal.owner_id) if deal.owner_id else None,
         closed_at=deal.closed_at,
+        stage_changed_at=deal.stage_changed_at,
         created_at=deal.created_at,
         updated_at=deal.updated_at,
     )
@@ -82,7 +84,11 @@ def get_deal(api: Api, deal_id: str) -> DealOut:
         return deal_out(api.codec, deals.get_deal(session, api.workspace_id, number))
 
 
-@router.patch("/deals/{deal_id}", response_model=DealOut, summary="Change a deal; won/lost logs an event")
+@router.patch(
+    "/deals/{deal_id}",
+    response_model=DealOut,
+    summary="Change a deal; won/lost logs an event and moves the contact's stage",
+)
 def update_deal(api: Api, deal_id: str, body: DealUpdate) -> DealOut:
     number = path_id(api.codec, "deal", deal_id)
     with api.db.session() as session:

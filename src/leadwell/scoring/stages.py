@@ -13,11 +13,21 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from leadwell.db.models import LIFECYCLE_STAGES, Contact, ContactList, Event, ListMember, StageChange
+from leadwell.db.models import (
+    LIFECYCLE_STAGES,
+    Contact,
+    ContactList,
+    Engagement,
+    Event,
+    ListMember,
+    StageChange,
+)
 from leadwell.db.types import utcnow
 from leadwell.errors import InvalidInput
 from leadwell.events.types import validate_properties
+from leadwell.scoring.decay import current
 from leadwell.scoring.rows import engagement_of, queue_state_for
+from leadwell.scoring.store import current_settings
 
 FUNNEL = ("subscriber", "lead", "mql", "sql", "opportunity", "customer")
 STAGE_LABELS = {
@@ -71,9 +81,12 @@ def move_stage(
     )
     session.add(change)
     session.add(stage_event(contact, contact.stage, to_stage, why, moment))
+    # A missing engagement row is created where the contact stood before the move, so a first move
+    # into nurture still parks it (its score kept, the newsletter list joined).
+    engagement = engagement_of(session, contact.workspace_id, contact.id, contact.stage)
     contact.stage = to_stage
     contact.updated_at = moment
-    _requeue(session, contact, to_stage)
+    _requeue(session, contact, engagement, to_stage, moment)
     session.flush()
     return change
 
@@ -90,11 +103,15 @@ def stage_event(contact: Contact, from_stage: str | None, to_stage: str, why: st
     )
 
 
-def _requeue(session: Session, contact: Contact, stage: str) -> None:
-    engagement = engagement_of(session, contact.workspace_id, contact.id, stage)
+def _requeue(
+    session: Session, contact: Contact, engagement: Engagement, stage: str, moment: datetime
+) -> None:
     state = queue_state_for(stage)
     if state == "parked" and engagement.queue_state != "parked":
-        engagement.parked_score = engagement.score
+        # The score as it stands when parked: re-qualification measures new engagement from it,
+        # decayed from this moment (see leadwell.scoring.requalify).
+        rate = current_settings(session, contact.workspace_id)[1].decay_rate
+        engagement.parked_score = current(engagement.score, engagement.scored_at, moment, rate)
         join_nurture_list(session, contact)
     if state != "parked":
         engagement.parked_score = None

@@ -20,6 +20,8 @@ from leadwell.db.session import Database, stored_secret_key
 from leadwell.events import api as events_api
 from leadwell.ids import IdCodec
 from leadwell.sales import api as sales_api
+from leadwell.sales import queue_api
+from leadwell.scoring.stage_pages import api_router as stages_api
 from leadwell.web.deps import App, LoginRequired
 from leadwell.web.problems import BodySizeLimit, install_problem_handlers
 from leadwell.web.ratelimit import RateLimiter
@@ -95,7 +97,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     def _to_login(request: Request, _error: LoginRequired) -> Response:
         return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
 
-    for router in (contacts_api.router, events_api.router, sales_api.router):
+    for router in (contacts_api.router, events_api.router, sales_api.router, stages_api, queue_api.router):
         app.include_router(router)
     for module in _page_modules():
         app.include_router(module.router)
@@ -122,6 +124,8 @@ def _page_modules() -> list[Any]:
     from leadwell.contacts import duplicates_pages, import_pages, import_summary_pages
     from leadwell.contacts import pages as contacts_pages
     from leadwell.icp import pages as icp_pages
+    from leadwell.sales import pipeline_pages, queue_pages
+    from leadwell.scoring import list_pages, stage_pages
     from leadwell.web import dashboard, settings_pages
 
     # Duplicates and imports before contacts: /contacts/duplicates, /contacts/import and
@@ -135,6 +139,10 @@ def _page_modules() -> list[Any]:
         import_summary_pages,
         contacts_pages,
         icp_pages,
+        pipeline_pages,
+        queue_pages,
+        stage_pages,
+        list_pages,
         settings_pages,
     ]
 

@@ -34,6 +34,7 @@ from leadwell.gc_pause import young_collections_only
 from leadwell.icp.grading import grade_all
 from leadwell.icp.regrade import regrade_after_import
 from leadwell.icp.store import list_icps
+from leadwell.scoring.fit_sync import ensure_engagement_rows
 
 CHUNK_ROWS = 5000
 HEARTBEAT_TIMEOUT = timedelta(minutes=2)
@@ -289,7 +290,9 @@ def import_file(
 
 def _grade(db: Database, workspace_id: int, touched: set[int]) -> None:
     """Fit grades for the people the import created or filled in, against every profile: by id
-    for a few, in one set-based pass over the workspace past :data:`FULL_SCAN_FROM`."""
+    for a few, in one set-based pass over the workspace past :data:`FULL_SCAN_FROM`. New people
+    get their engagement rows (their place in the call queue) first."""
+    ensure_engagement_rows(db, workspace_id, touched)
     if len(touched) < FULL_SCAN_FROM:
         regrade_after_import(db, workspace_id, touched)
         return

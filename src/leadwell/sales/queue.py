@@ -1,0 +1,283 @@
+"""The call queue: who to call now, and why, ordered by expected value.
+
+Expected value = P(sale) × expected deal value. P comes from the lead's fit grade and its
+engagement as it stands now (``settings.queue.probability``); the deal value is the settings' one,
+or the mean of the workspace's recent won deals once there are enough of them.
+
+A million contacts are never scanned. Candidates are read from the index
+``ix_engagements_queue (workspace_id, queue_state, grade, rank_key)``: for each grade A–E and
+ungraded, the ``limit`` open leads with the highest ``rank_key`` (the current engagement's order at
+any "now"), skipping those not due yet. Within a grade P only grows with engagement, so the best
+``limit`` of the whole queue by expected value are among these few lists: merging them is exact.
+Nurture contacts whose revisit date has come join them, read from ``ix_engagements_due``; they
+leave that state on their next call, so there are few of them (at most :data:`PARKED_SCAN` are read,
+oldest revisit date first). Grade F (qualified out) and contacts merged away never appear.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import CompoundSelect, Integer, Select, bindparam, func, or_, select, union_all
+from sqlalchemy.orm import Session
+
+from leadwell.db.models import Contact, Deal, Engagement, Organization
+from leadwell.db.types import UTCDateTime
+from leadwell.errors import InvalidInput
+from leadwell.sales.why_now import Lead, explain
+from leadwell.scoring.decay import current
+from leadwell.scoring.settings import Settings
+from leadwell.scoring.store import current_settings
+
+DEFAULT_LIMIT = 25
+MAX_LIMIT = 200
+GRADES: tuple[str | None, ...] = ("A", "B", "C", "D", "E", None)
+PARKED_SCAN = 2_000
+# Won deals needed before their mean replaces the configured deal value, and how far back they count.
+WON_DEALS_NEEDED = 5
+WON_DEALS_DAYS = 365
+CENTS = Decimal("0.01")
+AnySelect = Select[*tuple[Any, ...]]  # a SELECT of any columns
+
+_CANDIDATE = (
+    Engagement.contact_id,
+    Engagement.grade,
+    Engagement.score,
+    Engagement.scored_at,
+    Engagement.rank_key,
+    Engagement.fit_score,
+    Engagement.icp_id,
+    Engagement.queue_state,
+    Engagement.due_at,
+    Engagement.resurfaced_why,
+    Engagement.last_outcome,
+    Engagement.last_called_at,
+)
+
+
+@dataclass(frozen=True)
+class DealValue:
+    """The expected deal value and where it comes from: ``settings`` or ``won_deals``."""
+
+    amount: Decimal
+    currency: str
+    basis: str
+    won_deals: int
+
+    @property
+    def words(self) -> str:
+        """ "mean of 7 won deals in the last 365 days" or "the configured deal value"."""
+        if self.basis == "won_deals":
+            return f"mean of {self.won_deals} won deals in the last {WON_DEALS_DAYS} days"
+        return "the configured deal value"
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    """One lead to call, with everything the caller needs on one line."""
+
+    contact_id: int
+    name: str
+    title: str | None
+    organization: str | None
+    phones: tuple[str, ...]
+    email: str | None
+    timezone: str | None
+    stage: str
+    owner_id: int | None
+    grade: str | None
+    fit_score: int | None
+    engagement: float
+    probability: float
+    expected_value: Decimal
+    deal_value: DealValue
+    why_now: tuple[str, ...]
+    ask: tuple[str, ...]  # fields to find out, as people say them
+    unknown_fields: tuple[str, ...]  # the same as field paths (organization.employees, custom.budget)
+    queue_state: str
+    resurfaced_why: str | None
+    due_at: datetime | None
+    last_outcome: str | None
+    last_called_at: datetime | None
+
+    @property
+    def currency(self) -> str:
+        """The currency of the expected value."""
+        return self.deal_value.currency
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    row: Any
+    engagement: float
+    probability: float
+    value: float
+
+
+def check_limit(limit: int, field: str = "limit") -> int:
+    """``limit`` if it is 1–:data:`MAX_LIMIT`; :class:`InvalidInput` naming ``field`` otherwise."""
+    if not 1 <= limit <= MAX_LIMIT:
+        raise InvalidInput(f"{field}: between 1 and {MAX_LIMIT}", field=field)
+    return limit
+
+
+def expected_deal_value(session: Session, workspace_id: int, settings: Settings, now: datetime) -> DealValue:
+    """The mean of the workspace's won deals in the settings' currency over the last year when there
+    are at least :data:`WON_DEALS_NEEDED`, else the configured deal value."""
+    currency = settings.queue.currency
+    count, total = session.execute(
+        select(func.count(), func.sum(Deal.value)).where(
+            Deal.workspace_id == workspace_id,
+            Deal.status == "won",
+            Deal.closed_at >= now - timedelta(days=WON_DEALS_DAYS),
+            Deal.currency == currency,
+        )
+    ).one()
+    if count >= WON_DEALS_NEEDED and total is not None:
+        mean = (Decimal(total) / count).quantize(CENTS)
+        return DealValue(mean, currency, "won_deals", count)
+    return DealValue(settings.queue.deal_value, currency, "settings", count)
+
+
+def _candidates_part(state: str, owner: bool) -> AnySelect:
+    query: AnySelect = (
+        select(*_CANDIDATE)
+        .join(Contact, Contact.id == Engagement.contact_id)
+        .where(
+            Engagement.workspace_id == bindparam("workspace_id"),
+            Engagement.queue_state == state,
+            Contact.merged_into_id.is_(None),
+        )
+    )
+    if owner:
+        query = query.where(Contact.owner_id == bindparam("owner_id"))
+    return query
+
+
+@lru_cache(maxsize=2)
+def candidates_statement(owner: bool) -> CompoundSelect[Any]:
+    """One statement for every candidate: for each grade A–E and ungraded, the top ``:limit`` due
+    open leads by rank key (one short scan of ``ix_engagements_queue`` each), and the nurture
+    contacts whose revisit date has come (``ix_engagements_due``). Built once per process: putting
+    a dozen selects together costs more than running them."""
+    now = bindparam("now", type_=UTCDateTime)
+    due = or_(Engagement.due_at.is_(None), Engagement.due_at <= now)
+    parts = []
+    for grade in GRADES:
+        same = Engagement.grade == grade if grade is not None else Engagement.grade.is_(None)
+        part = _candidates_part("open", owner).where(due, same).order_by(Engagement.rank_key.desc())
+        parts.append(part.limit(bindparam("limit", type_=Integer)).subquery())
+    revisits = (
+        _candidates_part("parked", owner)
+        .where(Engagement.due_at <= now, or_(Engagement.grade.is_(None), Engagement.grade != "F"))
+        .order_by(Engagement.due_at)
+        .limit(PARKED_SCAN)
+    )
+    parts.append(revisits.subquery())
+    return union_all(*(select(*part.c) for part in parts))
+
+
+def _candidates(
+    session: Session, workspace_id: int, now: datetime, limit: int, owner_id: int | None
+) -> list[Any]:
+    params: dict[str, Any] = {"workspace_id": workspace_id, "now": now, "limit": limit}
+    if owner_id is not None:
+        params["owner_id"] = owner_id
+    return list(session.execute(candidates_statement(owner_id is not None), params).all())
+
+
+_PEOPLE = (
+    select(
+        Contact.id,
+        Contact.first_name,
+        Contact.last_name,
+        Contact.email,
+        Contact.phones,
+        Contact.title,
+        Contact.timezone,
+        Contact.stage,
+        Contact.owner_id,
+        Organization.name.label("organization"),
+    )
+    .outerjoin(Organization, Organization.id == Contact.organization_id)
+    .where(Contact.id.in_(bindparam("ids", expanding=True)))
+)
+
+
+def _rank(rows: Sequence[Any], settings: Settings, deal: DealValue, now: datetime) -> list[_Candidate]:
+    rate, value = settings.decay_rate, float(deal.amount)
+    ranked = []
+    for row in rows:
+        engagement = current(row.score, row.scored_at, now, rate)
+        probability = settings.queue.probability(row.grade, engagement)
+        ranked.append(_Candidate(row, engagement, probability, probability * value))
+    # Ties (common among leads not engaged yet) go to the better fit, then the older contact.
+    ranked.sort(key=lambda c: (-c.value, -c.engagement, -(c.row.fit_score or -1), c.row.contact_id))
+    return ranked
+
+
+def call_queue(
+    session: Session,
+    workspace_id: int,
+    now: datetime,
+    limit: int = DEFAULT_LIMIT,
+    owner_id: int | None = None,
+) -> list[QueueItem]:
+    """The ``limit`` leads to call first at ``now``, by expected value, each with why now and what
+    to ask; ``owner_id`` keeps one person's contacts only."""
+    check_limit(limit)
+    settings = current_settings(session, workspace_id)[1]
+    deal = expected_deal_value(session, workspace_id, settings, now)
+    rows = _candidates(session, workspace_id, now, limit, owner_id)
+    chosen = _rank(rows, settings, deal, now)[:limit]
+    if not chosen:
+        return []
+    ids = [candidate.row.contact_id for candidate in chosen]
+    people = {row.id: row for row in session.execute(_PEOPLE, {"ids": ids})}
+    leads = [
+        Lead(
+            c.row.contact_id, c.row.icp_id, c.row.grade, c.row.queue_state, c.row.due_at, c.row.resurfaced_why
+        )
+        for c in chosen
+    ]
+    explained = explain(session, workspace_id, leads, settings, now)
+    return [_item(c, people[c.row.contact_id], deal, explained[c.row.contact_id]) for c in chosen]
+
+
+def person_name(contact: Any) -> str:
+    """The contact's name as the queue shows it (the email address when there is no name)."""
+    return f"{contact.first_name} {contact.last_name}".strip() or contact.email or "(no name)"
+
+
+def _item(candidate: _Candidate, contact: Any, deal: DealValue, told: Any) -> QueueItem:
+    row = candidate.row
+    return QueueItem(
+        contact_id=row.contact_id,
+        name=person_name(contact),
+        title=contact.title,
+        organization=contact.organization,
+        phones=tuple(contact.phones or ()),
+        email=contact.email,
+        timezone=contact.timezone,
+        stage=contact.stage,
+        owner_id=contact.owner_id,
+        grade=row.grade,
+        fit_score=row.fit_score,
+        engagement=candidate.engagement,
+        probability=candidate.probability,
+        expected_value=Decimal(repr(candidate.value)).quantize(CENTS),
+        deal_value=deal,
+        why_now=told.sentences,
+        ask=told.ask,
+        unknown_fields=told.unknown,
+        queue_state=row.queue_state,
+        resurfaced_why=row.resurfaced_why,
+        due_at=row.due_at,
+        last_outcome=row.last_outcome,
+        last_called_at=row.last_called_at,
+    )

@@ -1,0 +1,288 @@
+"""Every engagement score of a workspace rebuilt from the event log, in SQL (:func:`recompute`).
+
+The log is read once per rule, each rule's conditions in SQL (:mod:`leadwell.scoring.sql`); capped
+rules' points go through one window pass that keeps a running total per contact, rule and scope in
+event-id order, granting ``clamp(total + p) − clamp(total)`` as the incremental path does
+(:mod:`leadwell.scoring.engine`). One grouped pass per contact then sums the grants decayed to a
+common reference moment ``R``, the newest scored event of the workspace
+(:mod:`leadwell.scoring.grants_sql`):
+
+    x = Σ aᵢ·e^(−λ(R − tᵢ)),   S = x·e^(λ(R − t_last)) at t0 = t_last,   rank = ln x + λ·R
+
+so no per-contact maximum is needed before summing. A contact whose last points are so much older
+than ``R`` that e^(−λ(R − t)) would lose precision (hundreds of half-lives: a one-day half-life over
+years of log) is summed again against its own last moment.
+
+Only the score columns (score, scored_at, rank_key, version) and the caps table are written; queue
+columns stay as they are. Live contacts without an engagement row get one.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Float,
+    Table,
+    and_,
+    case,
+    delete,
+    exists,
+    func,
+    insert,
+    literal,
+    not_,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+
+from leadwell.db.models import Base
+from leadwell.db.types import UTCDateTime, utcnow
+from leadwell.scoring.decay import EPOCH, NEGATIVE_RANK, ZERO_RANK
+from leadwell.scoring.grants_sql import (
+    Bounds,
+    Plan,
+    Temp,
+    fill_grants,
+    fill_rules,
+    fill_scores,
+    save_caps,
+    sum_far_contacts,
+    temp_tables,
+)
+from leadwell.scoring.points import rules_by_type
+from leadwell.scoring.requalify import after_recompute
+from leadwell.scoring.rows import CLOSED_STAGES, PARKED_STAGES
+from leadwell.scoring.settings import Settings
+from leadwell.scoring.sql import EVENTS, EventSql, integer
+from leadwell.scoring.store import current_settings
+
+CONTACTS: Table = Base.metadata.tables["contacts"]
+ENGAGEMENTS: Table = Base.metadata.tables["engagements"]
+CAPS: Table = Base.metadata.tables["engagement_caps"]
+SQLITE_CACHE_KIB = 1_048_576
+# Enough for a ten-million-event log's sort to stay in memory (each half of it on PostgreSQL).
+PG_WORK_MEM = "1GB"
+# SQLite's sorter may use helper threads; the big sort of a recompute is where they pay.
+SORT_THREADS = max(1, min(4, os.cpu_count() or 1))
+MICROSECOND = timedelta(microseconds=1)
+
+
+@dataclass(frozen=True)
+class RecomputeRun:
+    """What a recompute did: engagement rows rescored, events that matched a rule, seconds taken."""
+
+    contacts: int
+    events_scored: int
+    seconds: float
+
+
+def recompute(
+    session: Session, workspace_id: int, engine: Engine | None = None, now: datetime | None = None
+) -> RecomputeRun:
+    """Rebuild every engagement score and cap total of the workspace from its event log.
+
+    With ``engine``, on PostgreSQL, the work runs as two halves of the contact ids at once on
+    connections of their own, each committing, so the server uses both cores. Only for settings
+    already committed; scores are derived data, so a failure between the halves leaves scores the
+    next recompute completes."""
+    started = time.perf_counter()
+    session.flush()
+    version, settings = current_settings(session, workspace_id)
+    connection = session.connection()
+    moment = now or utcnow()
+    plan = Plan(workspace_id, version, settings, _reference(connection, workspace_id, settings), moment)
+    if engine is not None and connection.dialect.name == "postgresql":
+        contacts, scored = _in_halves(engine, connection, plan)
+    else:
+        contacts, scored = _run(connection, plan, None)
+    after_recompute(session, workspace_id, settings, moment)
+    return RecomputeRun(contacts, scored, time.perf_counter() - started)
+
+
+def _reference(connection: Connection, workspace_id: int, settings: Settings) -> int:
+    """R in microseconds: the newest moment of an event of a scored type (one index probe per type).
+    Any fixed moment would do; the newest keeps recent contacts' terms near 1."""
+    newest = None
+    for event_type in rules_by_type(settings):
+        found = connection.scalar(
+            select(func.max(EVENTS.c.occurred_at)).where(
+                EVENTS.c.workspace_id == workspace_id, EVENTS.c.type == event_type
+            )
+        )
+        if found is not None and (newest is None or found > newest):
+            newest = found
+    return (newest - EPOCH) // MICROSECOND if newest is not None else 0
+
+
+def _in_halves(engine: Engine, connection: Connection, plan: Plan) -> tuple[int, int]:
+    low, high = connection.execute(
+        select(func.min(CONTACTS.c.id), func.max(CONTACTS.c.id)).where(
+            CONTACTS.c.workspace_id == plan.workspace_id
+        )
+    ).one()
+    if low is None:
+        return _run(connection, plan, None)
+    middle = (low + high) // 2
+
+    def part(bounds: tuple[int, int]) -> tuple[int, int]:
+        with engine.begin() as own:
+            return _run(own, plan, bounds)
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = list(pool.map(part, [(low, middle), (middle + 1, high)]))
+    return sum(r[0] for r in results), sum(r[1] for r in results)
+
+
+def _run(connection: Connection, plan: Plan, bounds: Bounds) -> tuple[int, int]:
+    """The whole recompute for the workspace's contacts within ``bounds`` (all when None):
+    (engagement rows, events scored)."""
+    sql = EventSql(connection.dialect.name)
+    temp = temp_tables(connection.dialect.name)
+    with _tuned(connection), _temporary(connection, temp):
+        _add_missing_rows(connection, plan, bounds)
+        _clear_caps(connection, plan, bounds)
+        fill_rules(connection, plan, temp)
+        fill_grants(connection, sql, plan, bounds, temp)
+        save_caps(connection, plan, temp)
+        fill_scores(connection, plan, temp)
+        sum_far_contacts(connection, plan, temp)
+        scored = int(connection.scalar(select(func.coalesce(func.sum(temp.scores.c.n), 0))) or 0)
+        contacts = _write_scores(connection, plan, bounds, temp)
+    return contacts, scored
+
+
+@contextmanager
+def _tuned(connection: Connection) -> Iterator[None]:
+    """Room to sort in memory for this run: more work memory for this transaction (PostgreSQL); a
+    large page cache and sorting threads (restored afterwards) and temporary tables in memory
+    (SQLite).
+
+    SQLite refuses to move temporary storage inside a transaction once it is in use, so it stays in
+    memory for the rest of this connection's life (it only holds temporary tables and sorts), and
+    stays where it is if this connection already used it."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(text(f"SET LOCAL work_mem = '{PG_WORK_MEM}'"))
+        yield
+        return
+    cache = connection.exec_driver_sql("PRAGMA cache_size").scalar()
+    threads = connection.exec_driver_sql("PRAGMA threads").scalar()
+    connection.exec_driver_sql(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
+    connection.exec_driver_sql(f"PRAGMA threads = {SORT_THREADS}")
+    try:
+        connection.exec_driver_sql("PRAGMA temp_store = MEMORY")
+    except OperationalError:
+        pass
+    try:
+        yield
+    finally:
+        connection.exec_driver_sql(f"PRAGMA cache_size = {int(cache or -2000)}")
+        connection.exec_driver_sql(f"PRAGMA threads = {int(threads or 0)}")
+
+
+@contextmanager
+def _temporary(connection: Connection, temp: Temp) -> Iterator[None]:
+    for table in temp.all():
+        table.drop(connection, checkfirst=True)
+    for table in reversed(temp.all()):
+        table.create(connection)
+    yield
+    for table in temp.all():
+        table.drop(connection)
+
+
+def _clear_caps(connection: Connection, plan: Plan, bounds: Bounds) -> None:
+    """Delete the workspace's cap totals; when no other workspace has contacts (the usual embedded
+    install), SQLite empties the table at once instead of visiting millions of rows."""
+    if bounds is None and connection.dialect.name == "sqlite":
+        others = select(CONTACTS.c.id).where(CONTACTS.c.workspace_id != plan.workspace_id).limit(1)
+        if connection.scalar(others) is None:
+            connection.execute(delete(CAPS))
+            return
+    connection.execute(delete(CAPS).where(CAPS.c.contact_id.in_(_contact_ids(plan, bounds))))
+
+
+def _contact_ids(plan: Plan, bounds: Bounds) -> Any:
+    query = select(CONTACTS.c.id).where(CONTACTS.c.workspace_id == plan.workspace_id)
+    if bounds is not None:
+        query = query.where(CONTACTS.c.id.between(*bounds))
+    return query
+
+
+def _add_missing_rows(connection: Connection, plan: Plan, bounds: Bounds) -> None:
+    """An engagement row (zero score, the queue state the stage implies) for live contacts without."""
+    stage = CONTACTS.c.stage
+    state = case(
+        (stage.in_(sorted(CLOSED_STAGES)), literal("closed")),
+        (stage.in_(sorted(PARKED_STAGES)), literal("parked")),
+        else_=literal("open"),
+    )
+    source = select(
+        CONTACTS.c.id,
+        CONTACTS.c.workspace_id,
+        literal(0.0, Float()),
+        literal(ZERO_RANK, Float()),
+        integer(0),
+        state,
+        literal(plan.now, UTCDateTime()),
+    ).where(
+        CONTACTS.c.workspace_id == plan.workspace_id,
+        CONTACTS.c.merged_into_id.is_(None),
+        ~exists().where(ENGAGEMENTS.c.contact_id == CONTACTS.c.id),
+    )
+    if bounds is not None:
+        source = source.where(CONTACTS.c.id.between(*bounds))
+    columns = ["contact_id", "workspace_id", "score", "rank_key", "version", "queue_state", "updated_at"]
+    connection.execute(insert(ENGAGEMENTS).from_select(columns, source))
+
+
+def _write_scores(connection: Connection, plan: Plan, bounds: Bounds, temp: Temp) -> int:
+    """Scores into the engagement rows; contacts without grants back to zero. Returns the rows."""
+    scores = temp.scores
+    rate = literal(plan.per_micro, Float())
+    rank = case(
+        (scores.c.score == 0, ZERO_RANK),
+        (scores.c.score < 0, NEGATIVE_RANK),
+        else_=func.ln(scores.c.x) + scores.c.ref * rate,
+    )
+    scored_at = case((scores.c.us.is_(None), None), else_=EventSql(connection.dialect.name).moment(scores.c.us))
+    workspace, scored = ENGAGEMENTS.c.workspace_id, scores.c.contact_id
+    if connection.dialect.name == "sqlite":
+        # Visit rows in storage order (the scores' or the table's), not through the queue index
+        # these updates change: SQLite would first collect every row id, then look each up again.
+        workspace, scored = workspace.op("+")(integer(0)), scored.op("+")(integer(0))
+    mine = workspace == plan.workspace_id
+    if bounds is not None:
+        mine = and_(mine, ENGAGEMENTS.c.contact_id.between(*bounds))
+    connection.execute(
+        update(ENGAGEMENTS)
+        .where(mine, ENGAGEMENTS.c.contact_id == scored)
+        .values(score=scores.c.score, scored_at=scored_at, rank_key=rank, version=plan.version, updated_at=plan.now)
+    )
+    already_zero = and_(
+        ENGAGEMENTS.c.score == 0,
+        ENGAGEMENTS.c.scored_at.is_(None),
+        ENGAGEMENTS.c.rank_key == ZERO_RANK,
+        ENGAGEMENTS.c.version == plan.version,
+    )
+    connection.execute(
+        update(ENGAGEMENTS)
+        .where(mine, not_(exists().where(scores.c.contact_id == ENGAGEMENTS.c.contact_id)), not_(already_zero))
+        .values(score=0.0, scored_at=None, rank_key=ZERO_RANK, version=plan.version, updated_at=plan.now)
+    )
+    counted = select(func.count()).where(ENGAGEMENTS.c.workspace_id == plan.workspace_id)
+    if bounds is not None:
+        counted = counted.where(ENGAGEMENTS.c.contact_id.between(*bounds))
+    return int(connection.scalar(counted) or 0)
