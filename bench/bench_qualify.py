@@ -212,8 +212,14 @@ def score_event_to_queue(ctx: Context) -> list[Measure]:
 def _log_workspace(db: Database, contacts: int, events: int, seed: int) -> Seeded:
     """Contacts graded directly (the recompute reads grades for the stage rules, never fits) and the log."""
     now = now_utc()
+    started = time.perf_counter()
     seeded = seed_contacts(db, contacts, seed, now, profile=False)
+    loaded = time.perf_counter()
     load_events(db, seeded, events, seed, now)
+    _log(
+        f"  generated {contacts:,} contacts in {loaded - started:.1f}s, "
+        f"{events:,} events in {time.perf_counter() - loaded:.1f}s"
+    )
     return seeded
 
 

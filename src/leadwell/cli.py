@@ -28,6 +28,7 @@ from leadwell.db.models import ApiToken, Membership, User, Workspace
 from leadwell.db.session import stored_secret_key
 from leadwell.icp.cli import icp_app
 from leadwell.sales.queue_cli import queue
+from leadwell.scoring.cli import score_app
 
 app = typer.Typer(
     help="leadwell: from a flood of contacts to qualified sales conversations.",
@@ -43,6 +44,7 @@ app.add_typer(token_app, name="token")
 app.add_typer(import_app, name="import")
 app.add_typer(export_app, name="export")
 app.add_typer(icp_app, name="icp")
+app.add_typer(score_app, name="score")
 app.command("queue")(queue)
 
 

@@ -8,18 +8,14 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from sqlalchemy import select
 
 from leadwell.auth.accounts import find_workspace
 from leadwell.cli_common import DatabaseUrl, WorkspaceOpt, opened, reporting, require_workspace, settings_for
-from leadwell.db.models import Contact, ContactEmail
 from leadwell.db.session import Database, stored_secret_key
 from leadwell.db.types import utcnow
 from leadwell.errors import InvalidInput, NotFound
-from leadwell.events.types import EVENT_LABELS
-from leadwell.ids import BadId, IdCodec
-from leadwell.scoring import words
-from leadwell.scoring.explain import Earned, Explanation, explain
+from leadwell.ids import IdCodec
+from leadwell.scoring.explain import explain, explanation_lines, find_contact
 from leadwell.scoring.recompute import RecomputeRun, recompute
 from leadwell.scoring.settings import Settings, from_document, parse_toml
 from leadwell.scoring.store import apply_settings, current_settings, settings_version
@@ -114,7 +110,9 @@ def apply(
 def show(
     database_url: DatabaseUrl = None,
     workspace: WorkspaceOpt = None,
-    version: Annotated[int | None, typer.Option(min=0, help="Which version (default: the current one).")] = None,
+    version: Annotated[
+        int | None, typer.Option(min=0, help="Which version (default: the current one).")
+    ] = None,
     output: Annotated[ShowFormat, typer.Option("--format", help="toml or json.")] = ShowFormat.toml,
 ) -> None:
     """Print the scoring settings as applied (defaults filled in; version 0 is the defaults)."""
@@ -140,56 +138,16 @@ def _codec(db: Database, database_url: str | None) -> IdCodec:
 
 def _contact_id(db: Database, database_url: str | None, workspace_id: int, given: str) -> int:
     """The contact an email address or public id (as in the app's URLs) names."""
+    codec = None if "@" in given else _codec(db, database_url)
     with db.session() as session:
-        if "@" in given:
-            found = session.scalar(
-                select(ContactEmail.contact_id).where(
-                    ContactEmail.workspace_id == workspace_id, ContactEmail.email == given.strip().lower()
-                )
-            )
-        else:
-            try:
-                number = _codec(db, database_url).decode("contact", given.strip())
-            except BadId:
-                raise InvalidInput(
-                    "CONTACT: not a contact id (ct_…) or an email address", field="contact"
-                ) from None
-            found = session.scalar(
-                select(Contact.id).where(Contact.id == number, Contact.workspace_id == workspace_id)
-            )
-    if found is None:
-        raise NotFound("CONTACT: no such contact in this workspace", field="contact")
-    return found
-
-
-def earned_line(item: Earned) -> str:
-    """One scored event in words: when, what, the rule, the points and their worth now."""
-    when = item.occurred_at.strftime("%Y-%m-%d %H:%M")
-    what = EVENT_LABELS.get(item.event_type, item.event_type)
-    head = f"{when}  {what} — {item.rule.label}: "
-    if item.points == 0:
-        assert item.rule.cap is not None
-        return head + f"0 (cap reached: {words.cap(item.rule.cap)})"
-    got = words.points(item.points)
-    if item.capped:
-        got += f" of {words.points(item.rule.points)} (cap)"
-    return head + f"{got}, worth {item.now:.1f} now"
-
-
-def explanation_lines(found: Explanation) -> list[str]:
-    lines = [
-        f"engagement {found.score:.1f} now (settings version {found.version}; "
-        f"{words.half_life(found.settings.half_life_days).lower()[:-1]})"
-    ]
-    if not found.earned:
-        return [*lines, "no scored events"]
-    lines.append(f"{len(found.earned)} scored event{'' if len(found.earned) == 1 else 's'}, oldest first:")
-    return lines + ["  " + earned_line(item) for item in found.earned]
+        return find_contact(session, workspace_id, codec, given)
 
 
 @score_app.command("explain")
 def explain_(
-    contact: Annotated[str, typer.Argument(help="The contact's id (ct_…, as in its page's address) or email.")],
+    contact: Annotated[
+        str, typer.Argument(help="The contact's id (ct_…, as in its page's address) or email.")
+    ],
     database_url: DatabaseUrl = None,
     workspace: WorkspaceOpt = None,
 ) -> None:

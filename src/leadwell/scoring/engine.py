@@ -81,7 +81,7 @@ def _matches(settings: Settings, events: Sequence[EventRow]) -> list[tuple[Event
     """(event, rule) for every rule that scores an event, in event-id order. Events of a type no
     rule scores cost one dict lookup."""
     index = rules_by_type(settings)
-    found = []
+    found: list[tuple[EventRow, CompiledRule]] = []
     for event in sorted(events, key=lambda row: row.id):
         candidates = index.get(event.type)
         if candidates and event.contact_id is not None:
@@ -199,7 +199,7 @@ def apply_events(
     if not matches:
         return []
     session.flush()  # the session's own pending changes first: rows are read and written below
-    scores = _lock(session, workspace_id, sorted({event.contact_id for event, _ in matches}))  # type: ignore[type-var]
+    scores = _lock(session, workspace_id, sorted({event.contact_id or 0 for event, _ in matches}))
     scopes = [
         scope_of(compiled, event.occurred_at, event.properties) if compiled.rule.cap else None
         for event, compiled in matches

@@ -13,9 +13,11 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from leadwell.db.models import Contact, Engagement, Event
-from leadwell.errors import NotFound
-from leadwell.scoring import decay
+from leadwell.db.models import Contact, ContactEmail, Engagement, Event
+from leadwell.errors import InvalidInput, NotFound
+from leadwell.events.types import EVENT_LABELS
+from leadwell.ids import BadId, IdCodec
+from leadwell.scoring import decay, words
 from leadwell.scoring.points import grant, rules_by_type, scope_of
 from leadwell.scoring.settings import Rule, Settings
 from leadwell.scoring.store import current_settings
@@ -67,9 +69,36 @@ def replay(settings: Settings, events: list[Event], now: datetime) -> list[Earne
     return found
 
 
+def find_contact(session: Session, workspace_id: int, codec: IdCodec | None, given: str) -> int:
+    """The contact of this workspace an email address or public id (``ct_…``) names;
+    :class:`InvalidInput` or :class:`NotFound` naming ``contact`` otherwise."""
+    text = given.strip()
+    if "@" in text:
+        found = session.scalar(
+            select(ContactEmail.contact_id).where(
+                ContactEmail.workspace_id == workspace_id, ContactEmail.email == text.lower()
+            )
+        )
+    else:
+        try:
+            number = codec.decode("contact", text) if codec is not None else None
+        except BadId:
+            number = None
+        if number is None:
+            raise InvalidInput("CONTACT: not a contact id (ct_…) or an email address", field="contact")
+        found = session.scalar(
+            select(Contact.id).where(Contact.id == number, Contact.workspace_id == workspace_id)
+        )
+    if found is None:
+        raise NotFound("CONTACT: no such contact in this workspace", field="contact")
+    return found
+
+
 def explain(session: Session, workspace_id: int, contact_id: int, now: datetime) -> Explanation:
     """A contact's score now and the events behind it; :class:`NotFound` naming ``contact``."""
-    contact = session.scalar(select(Contact).where(Contact.id == contact_id, Contact.workspace_id == workspace_id))
+    contact = session.scalar(
+        select(Contact).where(Contact.id == contact_id, Contact.workspace_id == workspace_id)
+    )
     if contact is None:
         raise NotFound("contact: no such contact in this workspace", field="contact")
     version, settings = current_settings(session, workspace_id)
@@ -88,3 +117,28 @@ def explain(session: Session, workspace_id: int, contact_id: int, now: datetime)
     stored, scored_at = (row.score, row.scored_at) if row is not None else (0.0, None)
     score = decay.current(stored, scored_at, now, settings.decay_rate)
     return Explanation(contact_id, version, settings, score, stored, scored_at, replay(settings, events, now))
+
+
+def earned_line(item: Earned) -> str:
+    """One scored event in words: when, what, the rule, the points and their worth now."""
+    when = item.occurred_at.strftime("%Y-%m-%d %H:%M")
+    what = EVENT_LABELS.get(item.event_type, item.event_type)
+    head = f"{when}  {what} — {item.rule.label}: "
+    if item.points == 0:
+        assert item.rule.cap is not None
+        return head + f"0 (cap reached: {words.cap(item.rule.cap)})"
+    got = words.points(item.points)
+    if item.capped:
+        got += f" of {words.points(item.rule.points)} (cap)"
+    return head + f"{got}, worth {item.now:.1f} now"
+
+
+def explanation_lines(found: Explanation) -> list[str]:
+    lines = [
+        f"engagement {found.score:.1f} now (settings version {found.version}; "
+        f"{words.half_life(found.settings.half_life_days).lower()[:-1]})"
+    ]
+    if not found.earned:
+        return [*lines, "no scored events"]
+    lines.append(f"{len(found.earned)} scored event{'' if len(found.earned) == 1 else 's'}, oldest first:")
+    return lines + ["  " + earned_line(item) for item in found.earned]

@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -133,7 +134,7 @@ def fill_rules(connection: Connection, plan: Plan, temp: Temp) -> None:
         connection.execute(insert(temp.rules), rows)
 
 
-def _by_rule(number: Expr, values: dict[int, Expr], otherwise: Expr) -> Expr:
+def _by_rule(number: Expr, values: Mapping[int, Expr], otherwise: Expr) -> Expr:
     """One expression per rule number (``CASE n WHEN …``), ``otherwise`` for the rest."""
     if not values:
         return otherwise
@@ -149,7 +150,9 @@ def matched(sql: EventSql, plan: Plan, bounds: Bounds, temp: Temp) -> Select[Any
     windows = {n: sql.window(c.rule.cap.days) for n, c, _ in ranked if c.rule.cap is not None}
     per = {n: sql.per(c.per) for n, c, _ in ranked if c.per is not None}
     # An event that an earlier rule of its type also scores is counted once, under that rule.
-    later = {n: case((or_(*(sql.holds(e) for e in earlier)), 0), else_=1) for n, _, earlier in ranked if earlier}
+    later = {
+        n: case((or_(*(sql.holds(e) for e in earlier)), 0), else_=1) for n, _, earlier in ranked if earlier
+    }
     query = (
         select(
             EVENTS.c.id,
@@ -177,8 +180,10 @@ def _clamp(value: Expr, limit: Expr, pg: bool) -> Expr:
 def fill_grants(connection: Connection, sql: EventSql, plan: Plan, bounds: Bounds, temp: Temp) -> None:
     """Every grant: a running total per contact, rule and scope in event-id order; a capped rule
     grants ``clamp(total + p) − clamp(total)``, any other its points. Written in that order."""
-    rows = matched(sql, plan, bounds, temp).subquery("matched")
     ranked = plan.rules()
+    if not ranked:
+        return
+    rows = matched(sql, plan, bounds, temp).subquery("matched")
     points = _by_rule(rows.c.n, {n: literal(c.rule.points, Float()) for n, c, _ in ranked}, null())
     pg = connection.dialect.name == "postgresql"
     per = rows.c.per.collate("C") if pg else rows.c.per  # any order will do: the fastest
@@ -190,7 +195,8 @@ def fill_grants(connection: Connection, sql: EventSql, plan: Plan, bounds: Bound
     last = func.lead(rows.c.id).over(rows=(None, -1), **window).is_(None) if pg else null()  # type: ignore[arg-type]
     running = select(rows, before.label("before"), last.label("last")).subquery("running")
     c = running.c
-    granted, totals = {}, {}
+    granted: dict[int, Expr] = {}
+    totals: dict[int, Expr] = {}
     for n, compiled, _ in ranked:
         rule = compiled.rule
         if rule.cap is None:
@@ -224,7 +230,7 @@ def save_caps(connection: Connection, plan: Plan, temp: Temp) -> None:
         )
     else:
         taking = [n for n, c, _ in ranked if c.rule.points < 0]
-        total = func.max(grants.c.total)
+        total: Expr = func.max(grants.c.total)
         if taking:
             total = case((grants.c.n.in_(taking), func.min(grants.c.total)), else_=func.max(grants.c.total))
         source = (
@@ -238,14 +244,22 @@ def save_caps(connection: Connection, plan: Plan, temp: Temp) -> None:
 def _decayed(grants: Any, reference: Expr, plan: Plan, pg: bool) -> Expr:
     exponent = (grants.c.us - reference) * literal(plan.per_micro, Float())
     floored = (func.greatest if pg else func.max)(exponent, literal(FLOOR_EXPONENT, Float()))
-    return grants.c.g * func.exp(floored)
+    decayed: Expr = grants.c.g * func.exp(floored)
+    return decayed
 
 
 def score_at_t0(x: Expr, reference: Expr, last: Expr, plan: Plan) -> Expr:
     """S at t0 = t_last from x = Σ g·e^(−λ(ref − t)): x·e^(λ(ref − t_last)); zero when it is mere
-    rounding (as the incremental path snaps it) or when nothing was granted."""
-    at_t0 = x * func.exp((reference - last) * literal(plan.per_micro, Float()))
-    return case((last.is_(None), 0.0), (func.abs(at_t0) < ZERO_SCORE, 0.0), else_=at_t0)
+    rounding (as the incremental path snaps it) or when nothing was granted. Left at zero for a
+    contact too far behind ``ref`` (its e^… would overflow): :func:`sum_far_contacts` redoes it."""
+    exponent = (reference - last) * literal(plan.per_micro, Float())
+    at_t0 = x * func.exp(exponent)
+    return case(
+        (last.is_(None), 0.0),
+        (exponent > FAR_EXPONENT, 0.0),
+        (func.abs(at_t0) < ZERO_SCORE, 0.0),
+        else_=at_t0,
+    )
 
 
 def fill_scores(connection: Connection, plan: Plan, temp: Temp) -> None:

@@ -47,6 +47,12 @@ SIMPLE_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 SECONDS_PER_DAY = 86_400
 
 
+def op(left: Expr, operator: str, right: Expr, return_type: Any = None) -> Expr:
+    """``left <operator> right`` for an operator SQLAlchemy has no method for."""
+    built: Expr = left.op(operator, return_type=return_type)(right)
+    return built
+
+
 def text(value: str) -> Expr:
     return literal(value, String())
 
@@ -76,8 +82,8 @@ class EventSql:
         """The property as a SQL value (text, number), NULL when missing or null."""
         properties = self.events.c.properties
         if self.pg:
-            return properties.op("->>", return_type=String)(text(key))
-        return properties.op("->>")(text(_path(key)))
+            return op(properties, "->>", text(key), String)
+        return op(properties, "->>", text(_path(key)), String)
 
     def number(self, key: str) -> Expr:
         value = self.raw(key)
@@ -141,7 +147,7 @@ class EventSql:
         otherwise read every event through the timeline index to get them in contact order (for a
         window or a grouping) instead of using the (workspace, type, time) index and sorting."""
         contact = self.events.c.contact_id
-        return contact if self.pg else contact.op("+")(integer(0))
+        return contact if self.pg else op(contact, "+", integer(0))
 
     # --- a capped rule's scope ---
 
@@ -204,12 +210,12 @@ class EventSql:
         """The workspace's events; on SQLite as ``+workspace_id = …`` so that the log is read in one
         pass in storage order: through an index, every row would be a random page read."""
         column = self.events.c.workspace_id
-        return (column if self.pg else column.op("+")(integer(0))) == workspace_id
+        return (column if self.pg else op(column, "+", integer(0))) == workspace_id
 
     def type_key(self) -> Expr:
         """``type`` to join the rules on (``type || ''`` on SQLite, for the same reason)."""
         column = self.events.c.type
-        return column if self.pg else column.op("||")(text(""))
+        return column if self.pg else op(column, "||", text(""))
 
 
 def _path(key: str) -> str:

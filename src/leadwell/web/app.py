@@ -126,6 +126,7 @@ def _page_modules() -> list[Any]:
     from leadwell.icp import pages as icp_pages
     from leadwell.sales import pipeline_pages, queue_pages
     from leadwell.scoring import list_pages, stage_pages
+    from leadwell.scoring import pages as scoring_pages
     from leadwell.web import dashboard, settings_pages
 
     # Duplicates and imports before contacts: /contacts/duplicates, /contacts/import and
@@ -143,6 +144,7 @@ def _page_modules() -> list[Any]:
         queue_pages,
         stage_pages,
         list_pages,
+        scoring_pages,
         settings_pages,
     ]
 
