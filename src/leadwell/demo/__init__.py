@@ -28,6 +28,7 @@ from leadwell.icp.definition import Definition, parse_definition
 from leadwell.icp.grading import grade_all
 from leadwell.icp.store import apply_definition
 from leadwell.scoring.fit_sync import insert_missing
+from leadwell.scoring.recompute import recompute
 
 DEMO_EMAIL = "demo@leadwell.example"
 DEMO_PASSWORD = "leadwell-demo"
@@ -132,6 +133,7 @@ def build_demo(
                 p.events.clear()
         insert_missing(session.connection(), workspace.id)  # everyone's place in the call queue
         grade_all(session, workspace.id, apply_definition(session, workspace.id, DEMO_PROFILE).icp)
+        recompute(session, workspace.id, now=now)  # engagement from the story's events: the queue's order
         return DemoResult(workspace.id, slug, DEMO_EMAIL, DEMO_PASSWORD, contacts, len(orgs), events, deals)
 
 
