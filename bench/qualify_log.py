@@ -173,14 +173,16 @@ def load_events(db: Database, seeded: Seeded, total: int, seed: int, now: dateti
             connection.commit()
         with connection.begin():
             _drop_event_indexes(connection)
-        for chunk in _chunks(rows, CHUNK * 4):
+        try:
+            for chunk in _chunks(rows, CHUNK * 4):
+                with connection.begin():
+                    copy_rows(connection, "events", EVENT_COLUMNS, chunk)
+        finally:  # the schema is put back even when the load fails
             with connection.begin():
-                copy_rows(connection, "events", EVENT_COLUMNS, chunk)
-        with connection.begin():
-            _create_event_indexes(connection)
-        if sqlite:
-            connection.exec_driver_sql("PRAGMA foreign_keys=ON")
-            connection.commit()
+                _create_event_indexes(connection)
+            if sqlite:
+                connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+                connection.commit()
     analyze(db)
 
 

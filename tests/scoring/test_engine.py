@@ -9,6 +9,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
@@ -17,7 +18,7 @@ from leadwell.db.models import Contact, Engagement, EngagementCap, Event
 from leadwell.db.session import Database, with_retries
 from leadwell.events.service import EventIn, record_events
 from leadwell.scoring.decay import ZERO_RANK, decay_rate, rank_key
-from leadwell.scoring.engine import EventRow, ScoreChange, apply_events, score_new_events
+from leadwell.scoring.engine import EventRow, ScoreChange, apply_events, score_new_events, scoring_lock
 from leadwell.scoring.settings import from_document
 from leadwell.scoring.store import apply_settings
 from tests import factories
@@ -192,3 +193,40 @@ def test_two_writers_scoring_one_contact_take_turns(db: Database) -> None:
         caps = session.scalars(select(EngagementCap.awarded)).all()
         row = session.get(Engagement, ada)
         assert caps == [25.0] and row is not None and math.isclose(row.score, 25.0)
+
+
+def test_batches_wait_for_a_recompute_on_postgresql(db: Database) -> None:
+    if db.dialect != "postgresql":
+        pytest.skip("SQLite has one writer at a time; the lock is PostgreSQL's")
+    with db.session() as session:
+        ws, ada = setup(session)
+    item = EventIn(
+        contact_id=CODEC.encode("contact", ada), type="email_replied", occurred_at=NOW, properties={}
+    )
+    locked, release = threading.Event(), threading.Event()
+    finished: list[float] = []
+
+    def recomputing() -> None:
+        with db.session() as session:
+            scoring_lock(session.connection(), ws, exclusive=True)
+            locked.set()
+            release.wait(timeout=10)
+
+    def recording() -> None:
+        locked.wait(timeout=10)
+        with db.session() as session:
+            record_events(session, CODEC, ws, [item])
+        finished.append(time.monotonic())
+
+    threads = [threading.Thread(target=recomputing), threading.Thread(target=recording)]
+    for thread in threads:
+        thread.start()
+    time.sleep(0.5)
+    released_at = time.monotonic()
+    release.set()
+    for thread in threads:
+        thread.join(timeout=20)
+    assert finished and finished[0] >= released_at
+    with db.session() as session:
+        row = session.get(Engagement, ada)
+        assert row is not None and row.score == 40

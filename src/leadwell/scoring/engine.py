@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, bindparam, case, literal, select, tuple_, update
+from sqlalchemy import Connection, Table, bindparam, case, func, literal, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -41,6 +41,8 @@ ENGAGEMENTS: Table = Base.metadata.tables["engagements"]
 CAPS: Table = Base.metadata.tables["engagement_caps"]
 # |S| below this is zero: what is left when positive and negative points cancel out is rounding.
 ZERO_SCORE = 1e-9
+# The first key of PostgreSQL's advisory locks on scoring ("LW"), the workspace id the second.
+LOCK_CLASS = 0x4C57
 
 CapKey = tuple[int, str, str]  # (contact id, rule key, scope)
 
@@ -75,6 +77,16 @@ class _Score:
     score: float
     scored_at: datetime | None
     earned: list[tuple[str, float, int]] = field(default_factory=list)
+
+
+def scoring_lock(connection: Connection, workspace_id: int, exclusive: bool = False) -> None:
+    """On PostgreSQL, the workspace's scoring lock until the transaction ends: shared by event
+    batches being scored, exclusive for a recompute. Batches stored while a recompute runs wait
+    for it and then score on top of its result. (SQLite has one writer at a time anyway.)"""
+    if connection.dialect.name != "postgresql":
+        return
+    take = func.pg_advisory_xact_lock if exclusive else func.pg_advisory_xact_lock_shared
+    connection.execute(select(take(LOCK_CLASS, workspace_id)))
 
 
 def _matches(settings: Settings, events: Sequence[EventRow]) -> list[tuple[EventRow, CompiledRule]]:
@@ -199,6 +211,7 @@ def apply_events(
     if not matches:
         return []
     session.flush()  # the session's own pending changes first: rows are read and written below
+    scoring_lock(session.connection(), workspace_id)
     scores = _lock(session, workspace_id, sorted({event.contact_id or 0 for event, _ in matches}))
     scopes = [
         scope_of(compiled, event.occurred_at, event.properties) if compiled.rule.cap else None

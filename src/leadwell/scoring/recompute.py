@@ -1,10 +1,10 @@
 """Every engagement score of a workspace rebuilt from the event log, in SQL (:func:`recompute`).
 
-The log is read once per rule, each rule's conditions in SQL (:mod:`leadwell.scoring.sql`); capped
-rules' points go through one window pass that keeps a running total per contact, rule and scope in
-event-id order, granting ``clamp(total + p) − clamp(total)`` as the incremental path does
-(:mod:`leadwell.scoring.engine`). One grouped pass per contact then sums the grants decayed to a
-common reference moment ``R``, the newest scored event of the workspace
+The log is read once, each event joined to the rules of its type with their conditions in SQL
+(:mod:`leadwell.scoring.sql`); one window pass keeps a running total per contact, rule and scope in
+event-id order, granting a capped rule ``clamp(total + p) − clamp(total)`` as the incremental path
+does (:mod:`leadwell.scoring.engine`). One grouped pass per contact then sums the grants decayed to
+a common reference moment ``R``, the newest scored event of the workspace
 (:mod:`leadwell.scoring.grants_sql`):
 
     x = Σ aᵢ·e^(−λ(R − tᵢ)),   S = x·e^(λ(R − t_last)) at t0 = t_last,   rank = ln x + λ·R
@@ -15,11 +15,14 @@ years of log) is summed again against its own last moment.
 
 Only the score columns (score, scored_at, rank_key, version) and the caps table are written; queue
 columns stay as they are. Live contacts without an engagement row get one.
+
+On PostgreSQL a recompute holds the workspace's scoring lock (:func:`scoring_lock`) for its whole
+transaction: event batches being scored meanwhile wait, then score on top of the rebuilt scores,
+instead of being overwritten by them.
 """
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -51,6 +54,7 @@ from sqlalchemy.orm import Session
 from leadwell.db.models import Base
 from leadwell.db.types import UTCDateTime, utcnow
 from leadwell.scoring.decay import EPOCH, NEGATIVE_RANK, ZERO_RANK
+from leadwell.scoring.engine import scoring_lock
 from leadwell.scoring.grants_sql import (
     Bounds,
     Plan,
@@ -75,8 +79,6 @@ CAPS: Table = Base.metadata.tables["engagement_caps"]
 SQLITE_CACHE_KIB = 1_048_576
 # Enough for a ten-million-event log's sort to stay in memory (each half of it on PostgreSQL).
 PG_WORK_MEM = "1GB"
-# SQLite's sorter may use helper threads; the big sort of a recompute is where they pay.
-SORT_THREADS = max(1, min(4, os.cpu_count() or 1))
 MICROSECOND = timedelta(microseconds=1)
 
 
@@ -100,8 +102,9 @@ def recompute(
     next recompute completes."""
     started = time.perf_counter()
     session.flush()
-    version, settings = current_settings(session, workspace_id)
     connection = session.connection()
+    scoring_lock(connection, workspace_id, exclusive=True)
+    version, settings = current_settings(session, workspace_id)
     moment = now or utcnow()
     plan = Plan(workspace_id, version, settings, _reference(connection, workspace_id, settings), moment)
     if engine is not None and connection.dialect.name == "postgresql":
@@ -167,8 +170,8 @@ def _run(connection: Connection, plan: Plan, bounds: Bounds) -> tuple[int, int]:
 @contextmanager
 def _tuned(connection: Connection) -> Iterator[None]:
     """Room to sort in memory for this run: more work memory for this transaction (PostgreSQL); a
-    large page cache and sorting threads (restored afterwards) and temporary tables in memory
-    (SQLite).
+    large page cache (restored afterwards) and temporary tables in memory (SQLite): the sort then
+    stays one in-memory run, its fastest.
 
     SQLite refuses to move temporary storage inside a transaction once it is in use, so it stays in
     memory for the rest of this connection's life (it only holds temporary tables and sorts), and
@@ -180,16 +183,13 @@ def _tuned(connection: Connection) -> Iterator[None]:
         yield
         return
     cache = connection.exec_driver_sql("PRAGMA cache_size").scalar()
-    threads = connection.exec_driver_sql("PRAGMA threads").scalar()
     connection.exec_driver_sql(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
-    connection.exec_driver_sql(f"PRAGMA threads = {SORT_THREADS}")
     with suppress(OperationalError):
         connection.exec_driver_sql("PRAGMA temp_store = MEMORY")
     try:
         yield
     finally:
         connection.exec_driver_sql(f"PRAGMA cache_size = {int(cache or -2000)}")
-        connection.exec_driver_sql(f"PRAGMA threads = {int(threads or 0)}")
 
 
 @contextmanager
