@@ -8,7 +8,7 @@ SCALE ?= quick
 ONLY ?=
 PYTEST_ARGS ?=
 
-.PHONY: install demo test test-sqlite lint bench browser-deps clean
+.PHONY: install demo test test-sqlite lint bench system-deps clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,15 +22,18 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/leadwell demo --database-url $(DEMO_DB) --serve
 
-## Debian's chromium for the browser tests and iso-codes for the country table's check (installed
-## when running as root; never Playwright's own browser download)
-browser-deps:
-	@if [ -x /usr/bin/chromium ] && [ -f /usr/share/iso-codes/json/iso_3166-1.json ]; then :; \
-	elif [ "$$(id -u)" = "0" ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium iso-codes >/dev/null; \
-	else echo "tests need Debian's chromium and iso-codes: sudo apt-get install chromium iso-codes" >&2; exit 1; fi
+## Debian packages the tests use: chromium for the browser tests (never Playwright's own browser
+## download), iso-codes for the country table's check, wrk for the tracking load test. Installed
+## when running as root.
+SYSTEM_PACKAGES := chromium iso-codes wrk
+system-deps:
+	@missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -z "$$missing" ]; then :; \
+	elif [ "$$(id -u)" = "0" ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	else echo "tests need these Debian packages: sudo apt-get install $$missing" >&2; exit 1; fi
 
 ## make test: lint, type-check and run every test (PostgreSQL too when LEADWELL_TEST_DATABASE_URL is set)
-test: $(STAMP) browser-deps lint
+test: $(STAMP) system-deps lint
 	$(BIN)/pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 
 lint: $(STAMP)

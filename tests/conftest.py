@@ -7,11 +7,14 @@ truncate every table after each test. Both run the real Alembic history.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 import pytest
@@ -26,6 +29,8 @@ from leadwell.db.session import Database, normalize_url
 from leadwell.ids import IdCodec
 from leadwell.web.app import create_app
 from tests import factories
+
+T = TypeVar("T")
 
 PG_URL = os.environ.get("LEADWELL_TEST_DATABASE_URL")
 BACKENDS = ["sqlite", "postgres"] if PG_URL else ["sqlite"]
@@ -153,3 +158,11 @@ def tenant(db: Database) -> Tenant:
 @pytest.fixture
 def other_tenant(db: Database) -> Tenant:
     return make_tenant(db, "Rival Agency")
+
+
+def run_apart(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run ``coroutine`` to the end on a fresh event loop in its own thread: the browser tests'
+    Playwright keeps an event loop current on this process's main thread, where ``asyncio.run``
+    would be refused."""
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="run-apart") as pool:
+        return pool.submit(asyncio.run, coroutine).result()

@@ -12,17 +12,22 @@ from sqlalchemy.orm import Session
 from leadwell.contacts.merge import merge_contacts, merged_stage, undo_merge
 from leadwell.contacts.service import ContactFilters, list_contacts
 from leadwell.db.models import (
+    Consent,
     Contact,
     ContactEmail,
     ContactMerge,
     Deal,
     DuplicateCandidate,
     Event,
+    FormSubmission,
+    Reading,
+    Visitor,
     Workspace,
 )
 from leadwell.db.session import Database
 from leadwell.db.types import utcnow
 from leadwell.errors import InvalidInput, NotFound
+from tests.capture.public_support import make_asset, make_form
 from tests.factories import (
     make_contact,
     make_deal,
@@ -242,6 +247,51 @@ def test_events_and_deals_move_to_the_survivor(db: Database) -> None:
         assert deals == {moved_deal.id: survivor.id, bystander_deal.id: bystander.id}
         assert sorted(record.snapshot["events"]) == sorted(e.id for e in moved_events)
         assert record.snapshot["deals"] == [moved_deal.id]
+
+
+def test_capture_records_follow_the_merge_and_come_back_on_undo(db: Database) -> None:
+    with db.session() as session:
+        ws = make_workspace(session)
+        survivor, other = make_contact(session, ws), make_contact(session, ws)
+        form = make_form(session, ws)
+        shared, only_other = make_asset(session, ws), make_asset(session, ws)
+        submission = FormSubmission(workspace_id=ws.id, form_id=form.id, contact_id=other.id, nonce="n-1")
+        session.add(submission)
+        session.flush()
+        consent = Consent(
+            workspace_id=ws.id, contact_id=other.id, state="opted_in", text="Yes", submission_id=submission.id
+        )
+        visitor = Visitor(workspace_id=ws.id, key="visitor-key-1", contact_id=other.id)
+        kept = Reading(workspace_id=ws.id, contact_id=survivor.id, asset_id=shared.id, percent=90.0)
+        clash = Reading(workspace_id=ws.id, contact_id=other.id, asset_id=shared.id, percent=10.0)
+        moved = Reading(workspace_id=ws.id, contact_id=other.id, asset_id=only_other.id, percent=50.0)
+        session.add_all([consent, visitor, kept, clash, moved])
+        session.flush()
+
+        def owners() -> dict[str, int | None]:
+            session.expire_all()
+            return {
+                "submission": submission.contact_id,
+                "consent": consent.contact_id,
+                "visitor": visitor.contact_id,
+                "kept": kept.contact_id,
+                "clash": clash.contact_id,
+                "moved": moved.contact_id,
+            }
+
+        before = owners()
+        record = merge_contacts(session, ws.id, survivor.id, other.id)
+        assert owners() == {
+            "submission": survivor.id,
+            "consent": survivor.id,
+            "visitor": survivor.id,
+            "kept": survivor.id,
+            "clash": other.id,  # one reading per contact and asset: the survivor's own stays
+            "moved": survivor.id,
+        }
+        assert record.snapshot["readings"] == [moved.id]
+        undo_merge(session, ws.id, record.id)
+        assert owners() == before
 
 
 def test_merged_contact_leaves_the_lists_and_its_open_candidate_closes(db: Database) -> None:

@@ -10,6 +10,7 @@ import typer
 from sqlalchemy import select
 
 from leadwell.auth import accounts
+from leadwell.capture.cli import capture_app
 from leadwell.cli_common import (
     DatabaseUrl,
     Format,
@@ -45,6 +46,7 @@ app.add_typer(import_app, name="import")
 app.add_typer(export_app, name="export")
 app.add_typer(icp_app, name="icp")
 app.add_typer(score_app, name="score")
+app.add_typer(capture_app, name="capture")
 app.command("queue")(queue)
 
 
@@ -68,11 +70,25 @@ def serve(
     workspace: WorkspaceOpt = None,
     host: Annotated[str | None, typer.Option(help="Listen address (default 127.0.0.1).")] = None,
     port: Annotated[int | None, typer.Option(help="Listen port (default 8000).")] = None,
+    run_worker: Annotated[
+        bool,
+        typer.Option(
+            "--worker/--no-worker",
+            help="Also run the background worker in this process (default); --no-worker when "
+            "`leadwell worker` processes run separately.",
+        ),
+    ] = True,
+    access_log: Annotated[
+        bool, typer.Option("--access-log/--no-access-log", help="Log every request (default on).")
+    ] = True,
 ) -> None:
     """Run the web app and API. On SQLite the schema is brought up to date first."""
+    import gc
+
     import uvicorn
 
     from leadwell.web.app import create_app
+    from leadwell.worker import WorkerThread
 
     with reporting():
         settings = settings_for(database_url, host=host, port=port)
@@ -81,8 +97,63 @@ def serve(
         # On PostgreSQL, migrations are a deploy step (`leadwell init`), never a side effect of starting.
         db = open_db(database_url, migrate=embedded)
         application = create_app(settings, db)
+    background = WorkerThread(db) if run_worker else None
+    if background is not None:
+        # The worker thread computes while the event loop mostly waits on sockets; a shorter switch
+        # interval hands the interpreter back to the loop sooner after each wait.
+        sys.setswitchinterval(0.001)
+        background.start()
+    # What start-up built lives as long as the process: keep it out of the collector's full sweeps,
+    # which otherwise stall every request now and then.
+    gc.freeze()
     typer.echo(f"leadwell serving on http://{settings.host}:{settings.port}  (Ctrl-C stops)")
-    uvicorn.run(application, host=settings.host, port=settings.port, log_level="info", proxy_headers=False)
+    try:
+        uvicorn.run(
+            application,
+            host=settings.host,
+            port=settings.port,
+            log_level="info",
+            proxy_headers=False,
+            access_log=access_log,
+        )
+    finally:
+        if background is not None:
+            background.stop()
+
+
+@app.command()
+def worker(
+    database_url: DatabaseUrl = None,
+    once: Annotated[bool, typer.Option("--once", help="Process what is pending, then exit.")] = False,
+    batch: Annotated[
+        int | None,
+        typer.Option(min=1, max=10_000, help="Hits per transaction (default 500; 100 on SQLite)."),
+    ] = None,
+    idle: Annotated[
+        float, typer.Option(min=0.05, max=60, help="Seconds to wait when nothing is pending.")
+    ] = 1.0,
+) -> None:
+    """Run the background worker: turn tracking hits into events, until stopped (Ctrl-C or SIGTERM)."""
+    import signal
+
+    from leadwell.worker import Worker
+
+    with reporting(), opened(database_url) as db:
+        runner = Worker(db, batch=batch, idle_seconds=idle)
+        if once:
+            done = runner.run_once()
+            typer.echo(
+                f"{done.processed} hits processed, {done.failed} set aside, {done.events} events stored"
+            )
+            return
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, lambda *_: runner.stop.set())
+        typer.echo("leadwell worker running  (Ctrl-C stops)")
+        runner.run()
+        total = runner.total
+        typer.echo(
+            f"stopped: {total.processed} hits processed, {total.failed} set aside, {total.events} events"
+        )
 
 
 @app.command()

@@ -46,13 +46,24 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(
         200 * 1024 * 1024,
         ge=1024,
-        description="Largest file accepted by the import wizard, in bytes (200 MiB).",
+        description="Largest upload accepted (import files, lead magnets, page images), in bytes (200 MiB).",
     )
     data_dir: Path = Field(
         Path("leadwell-data"), description="Where uploaded files wait between the import wizard's steps."
     )
     login_attempts_per_minute: int = Field(
         10, ge=1, description="Failed logins allowed per client address per minute before 429."
+    )
+    tracking_requests_per_minute: int = Field(
+        120_000,
+        ge=1,
+        description="Tracking hits (pixel, click, beacons, page views) allowed per client address per "
+        "minute before 429; generous because mail providers fetch pixels for many readers from one address.",
+    )
+    tracking_queue_size: int = Field(
+        10_000,
+        ge=1,
+        description="Tracking hits one web process holds while they wait for their commit; beyond it, 503.",
     )
     smtp_host: str = Field("127.0.0.1", description="SMTP server for outgoing mail.")
     smtp_port: int = Field(25, ge=1, le=65535, description="SMTP server port.")

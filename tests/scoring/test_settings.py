@@ -62,7 +62,8 @@ def rules(*rule: dict[str, Any]) -> dict[str, Any]:
         (
             rules({**RULE, "when": [{"property": "pages", "op": "eq", "value": 1}]}),
             "rules[0].when[0].property",
-            "read_progress has no property 'pages' (it has asset, percent)",
+            "read_progress has no property 'pages' (it has active_seconds, asset, pages_total,"
+            " pages_viewed, percent)",
         ),
         (
             rules({**RULE, "when": [{"property": "asset", "op": "gt", "value": "a"}]}),

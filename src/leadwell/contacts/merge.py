@@ -2,7 +2,8 @@
 
 A merge keeps the *survivor* and retires the *merged* contact (``merged_into_id`` points at the
 survivor, so old links still lead somewhere). Fields are combined by fixed rules (see
-:func:`merged_fields`), the merged contact's addresses, events and deals move to the survivor, and a
+:func:`merged_fields`), the merged contact's addresses, events, deals and capture records (form
+submissions, consents, browsers, reading progress) move to the survivor, and a
 :class:`ContactMerge` row keeps what both looked like before, so :func:`undo_merge` can put back
 exactly what was there. No event is written: the event types are a closed list, and the merge row
 is the history.
@@ -24,12 +25,16 @@ from sqlalchemy.orm import Session
 from leadwell.contacts.dedupe_sql import in_values
 from leadwell.db.models import (
     LIFECYCLE_STAGES,
+    Consent,
     Contact,
     ContactEmail,
     ContactMerge,
     Deal,
     DuplicateCandidate,
     Event,
+    FormSubmission,
+    Reading,
+    Visitor,
 )
 from leadwell.db.types import UTCDateTime, utcnow
 from leadwell.errors import InvalidInput, NotFound
@@ -57,6 +62,16 @@ FILLED_FIELDS = ("source", "import_id")
 PROGRESS = LIFECYCLE_STAGES[: LIFECYCLE_STAGES.index("customer") + 1]
 _NOT_SNAPSHOTTED = ("id", "workspace_id")
 _T = TypeVar("_T")
+# Rows that follow their contact into the survivor, under the snapshot key that lists their ids.
+Owned = type[Event] | type[Deal] | type[FormSubmission] | type[Consent] | type[Visitor] | type[Reading]
+MOVED: tuple[tuple[Owned, str], ...] = (
+    (Event, "events"),
+    (Deal, "deals"),
+    (FormSubmission, "submissions"),
+    (Consent, "consents"),
+    (Visitor, "visitors"),
+    (Reading, "readings"),
+)
 
 
 def _columns() -> list[tuple[str, bool]]:
@@ -202,14 +217,17 @@ def _move_emails(session: Session, survivor: Contact, other: Contact, rows: list
     session.expire(other, ["emails"])
 
 
-def _reassign(
-    session: Session, model: type[Event] | type[Deal], source: Contact, target: Contact
-) -> list[int]:
-    """Point every row of ``model`` owned by ``source`` at ``target``; returns the moved ids."""
+def _reassign(session: Session, model: Owned, source: Contact, target: Contact) -> list[int]:
+    """Point every row of ``model`` owned by ``source`` at ``target``; returns the moved ids.
+
+    A contact has one reading per asset, so where both read the same asset the survivor keeps its
+    own and the merged contact's stays behind (undo finds it untouched)."""
+    statement = update(model).where(model.workspace_id == source.workspace_id, model.contact_id == source.id)
+    if model is Reading:
+        survivors_assets = select(Reading.asset_id).where(Reading.contact_id == target.id)
+        statement = statement.where(Reading.asset_id.not_in(survivors_assets.scalar_subquery()))
     statement = (
-        update(model)
-        .where(model.workspace_id == source.workspace_id, model.contact_id == source.id)
-        .values(contact_id=target.id)
+        statement.values(contact_id=target.id)
         .returning(model.id)
         .execution_options(synchronize_session="fetch")
     )
@@ -244,8 +262,8 @@ def merge_contacts(
     for name, value in merged_fields(survivor, other).items():
         setattr(survivor, name, value)
     _move_emails(session, survivor, other, rows)
-    snapshot["events"] = _reassign(session, Event, other, survivor)
-    snapshot["deals"] = _reassign(session, Deal, other, survivor)
+    for model, key in MOVED:
+        snapshot[key] = _reassign(session, model, other, survivor)
     snapshot["candidates"] = _close_candidates(session, workspace_id, survivor.id, other.id)
     now = utcnow()
     survivor.updated_at = other.updated_at = now
@@ -343,10 +361,11 @@ def undo_merge(session: Session, workspace_id: int, merge_id: int) -> None:
     _restore_emails(session, workspace_id, snapshot["emails"])
     session.expire(survivor, ["emails"])
     session.expire(merged, ["emails"])
-    for model, key in ((Event, "events"), (Deal, "deals")):
+    for model, key in MOVED:
+        # Merges recorded before capture existed list only events and deals.
         session.execute(
             update(model)
-            .where(in_values(session, model.id, snapshot[key]), model.contact_id == survivor.id)
+            .where(in_values(session, model.id, snapshot.get(key, [])), model.contact_id == survivor.id)
             .where(model.workspace_id == workspace_id)
             .values(contact_id=merged.id)
             .execution_options(synchronize_session="fetch")

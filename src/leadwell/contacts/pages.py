@@ -21,6 +21,8 @@ from fastapi.responses import HTMLResponse, StreamingResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from leadwell.capture.contact_capture import consents_of, submissions_of
+from leadwell.capture.reader_panel import magnets_of
 from leadwell.contacts import service
 from leadwell.contacts.listing import (
     BAD_CURSOR,
@@ -294,6 +296,9 @@ def contact_detail(
         timeline = _timeline(request, session, scope, (contact_id, number), event_type, before)
         profile_fits = contact_fits(session, scope.workspace_id, number)
         stages = panel_context(request, scope, session, contact)
+        magnets = magnets_of(session, scope.workspace_id, number)
+        submissions = submissions_of(session, scope.workspace_id, number)
+        consents = consents_of(session, scope.workspace_id, number)
     survivor = contact.merged_into_id
     return render(
         request,
@@ -310,6 +315,9 @@ def contact_detail(
         timeline=timeline,
         detail_path=request.app.url_path_for("contact_detail", contact_id=contact_id),
         profile_fits=profile_fits,
+        magnets=magnets,
+        submissions=submissions,
+        consents=consents,
         **stages,
     )
 

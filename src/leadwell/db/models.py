@@ -14,6 +14,7 @@ from sqlalchemy import (
     Date,
     ForeignKey,
     Index,
+    LargeBinary,
     MetaData,
     Numeric,
     String,
@@ -49,6 +50,12 @@ LIFECYCLE_STAGES = (
 QUEUE_STATES = ("open", "parked", "closed")
 CONSENT_STATES = ("unknown", "opted_in", "opted_out")
 DEAL_STATUSES = ("open", "won", "lost")
+# Lead magnets: documents read in the hosted reader, videos watched in the hosted player, and
+# events with a date whose attendance is imported.
+ASSET_KINDS = ("pdf", "epub", "video", "webinar", "seminar")
+# What the tracking endpoints store: an email open, a click, reading and watching progress, and a
+# page view reported by the tracking script.
+HIT_KINDS = ("open", "click", "read", "video", "view")
 
 
 class Base(DeclarativeBase):
@@ -276,6 +283,12 @@ class Event(Base):
         # Per-type aggregates over a period (downloads last month, replies per campaign, ...).
         Index("ix_events_type_time", "workspace_id", "type", "occurred_at"),
         UniqueConstraint("workspace_id", "idempotency_key"),
+        Index(
+            "ix_events_visitor",
+            "visitor_id",
+            sqlite_where=text("visitor_id IS NOT NULL"),
+            postgresql_where=text("visitor_id IS NOT NULL"),
+        ),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
@@ -287,6 +300,11 @@ class Event(Base):
     source: Mapped[str | None] = mapped_column(String(120))
     campaign: Mapped[str | None] = mapped_column(String(200))
     idempotency_key: Mapped[str | None] = mapped_column(String(200))
+    # An anonymous visitor's page views carry the visitor and no contact until a form identifies
+    # them; then they move to the contact, which makes one history of before and after. No foreign
+    # key: visitors go only with their workspace, which takes its events along, and adding one would
+    # make SQLite copy the whole log.
+    visitor_id: Mapped[int | None] = mapped_column(BigId)
 
 
 def _stage_changed_default(context: Any) -> datetime:
@@ -489,3 +507,210 @@ class ListMember(Base):
         ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True, index=True
     )
     added_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Asset(Base):
+    """A lead magnet: a white paper or book (PDF/EPUB, its file in ``asset_files``), a video, or a
+    webinar or seminar with its date. Prospects get it through a form (``Form.asset_id``)."""
+
+    __tablename__ = "assets"
+    __table_args__ = (UniqueConstraint("workspace_id", "slug"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    slug: Mapped[str] = mapped_column(String(120))
+    kind: Mapped[str] = mapped_column(String(12))
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    # Documents: the uploaded file's name, type, size, digest and page count.
+    file_name: Mapped[str | None] = mapped_column(String(300))
+    content_type: Mapped[str | None] = mapped_column(String(100))
+    size_bytes: Mapped[int | None]
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    pages: Mapped[int | None]
+    # Videos: where the file plays from (an uploaded file is served from ``asset_files``).
+    video_url: Mapped[str | None] = mapped_column(String(2000))
+    duration_seconds: Mapped[int | None]
+    # Webinars and seminars.
+    starts_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    duration_minutes: Mapped[int | None]
+    location: Mapped[str | None] = mapped_column(String(300))
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class AssetFile(Base):
+    """An asset's bytes, in the database so that every web process serves the same file."""
+
+    __tablename__ = "asset_files"
+    asset_id: Mapped[int] = mapped_column(ForeignKey("assets.id", ondelete="CASCADE"), primary_key=True)
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class Form(Base):
+    """A form on a hosted landing page or embedded on the user's site. ``fields`` is a list of
+    ``{"key", "label", "type", "maps_to", "required", "options"}``; ``maps_to`` names a contact field
+    (``email``, ``first_name``, ``organization``…) or ``custom.<key>``. The slug is public and unique
+    across the installation because embed URLs (``/f/{slug}``) carry no workspace."""
+
+    __tablename__ = "forms"
+    __table_args__ = (UniqueConstraint("slug"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"), index=True)
+    slug: Mapped[str] = mapped_column(String(120))
+    name: Mapped[str] = mapped_column(String(200))
+    fields: Mapped[list[dict[str, Any]]] = mapped_column(Json, default=list)
+    # The exact words the prospect agrees to; None means the form asks for no consent.
+    consent_text: Mapped[str | None] = mapped_column(Text)
+    consent_required: Mapped[bool] = mapped_column(default=False)
+    # The lead magnet the form delivers, if any.
+    asset_id: Mapped[int | None] = mapped_column(ForeignKey("assets.id", ondelete="SET NULL"))
+    # Origins (scheme://host[:port]) allowed to embed and post the form.
+    allowed_origins: Mapped[list[str]] = mapped_column(Json, default=list)
+    submit_label: Mapped[str] = mapped_column(String(80), default="Send")
+    thank_you: Mapped[str] = mapped_column(Text, default="")
+    # Bots fill forms faster than people: a submission quicker than this is refused.
+    min_fill_seconds: Mapped[int] = mapped_column(default=3)
+    # Submissions accepted per client address per hour, and for the whole form per minute.
+    per_ip_per_hour: Mapped[int] = mapped_column(default=20)
+    per_form_per_minute: Mapped[int] = mapped_column(default=120)
+    # The contact ``source`` given to people this form creates (default: "form:<slug>").
+    source: Mapped[str | None] = mapped_column(String(120))
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class LandingPage(Base):
+    """A hosted page at ``/p/{slug}``: a title, a markdown body, an image and a form."""
+
+    __tablename__ = "landing_pages"
+    __table_args__ = (UniqueConstraint("slug"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"), index=True)
+    slug: Mapped[str] = mapped_column(String(120))
+    title: Mapped[str] = mapped_column(String(200))
+    body_markdown: Mapped[str] = mapped_column(Text, default="")
+    image: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    image_type: Mapped[str | None] = mapped_column(String(100))
+    image_alt: Mapped[str] = mapped_column(String(300), default="")
+    form_id: Mapped[int | None] = mapped_column(ForeignKey("forms.id", ondelete="SET NULL"))
+    published: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class Visitor(Base):
+    """A browser seen by the tracking script or a hosted page, known by the random key its cookie
+    holds; ``contact_id`` is set once a form identifies the person behind it."""
+
+    __tablename__ = "visitors"
+    __table_args__ = (UniqueConstraint("key"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"), index=True)
+    key: Mapped[str] = mapped_column(String(40))
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"), index=True)
+    first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    identified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class FormSubmission(Base):
+    """One accepted submission: what was sent, from where (page, referrer, UTM) and by whom."""
+
+    __tablename__ = "form_submissions"
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "nonce"),
+        Index("ix_form_submissions_form", "form_id", "submitted_at"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    form_id: Mapped[int] = mapped_column(ForeignKey("forms.id", ondelete="CASCADE"))
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), index=True)
+    landing_page_id: Mapped[int | None] = mapped_column(ForeignKey("landing_pages.id", ondelete="SET NULL"))
+    visitor_id: Mapped[int | None] = mapped_column(ForeignKey("visitors.id", ondelete="SET NULL"))
+    # The form's render nonce: posting the same rendered form twice stores one submission.
+    nonce: Mapped[str] = mapped_column(String(64))
+    fields: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
+    utm: Mapped[dict[str, str]] = mapped_column(Json, default=dict)
+    referrer: Mapped[str | None] = mapped_column(String(2000))
+    page_url: Mapped[str | None] = mapped_column(String(2000))
+    ip: Mapped[str | None] = mapped_column(String(45))
+    user_agent: Mapped[str | None] = mapped_column(String(400))
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Consent(Base):
+    """A consent given or withdrawn: the exact words shown, when, from which address and form."""
+
+    __tablename__ = "consents"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), index=True)
+    state: Mapped[str] = mapped_column(String(16))  # opted_in | opted_out
+    text: Mapped[str] = mapped_column(Text)
+    ip: Mapped[str | None] = mapped_column(String(45))
+    form_id: Mapped[int | None] = mapped_column(ForeignKey("forms.id", ondelete="SET NULL"))
+    submission_id: Mapped[int | None] = mapped_column(ForeignKey("form_submissions.id", ondelete="SET NULL"))
+    given_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class TrackingSite(Base):
+    """A site of the user's that runs the tracking script: its public key and its domains, across
+    which one visitor is followed (links between them carry the visitor along)."""
+
+    __tablename__ = "tracking_sites"
+    __table_args__ = (UniqueConstraint("key"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"), index=True)
+    key: Mapped[str] = mapped_column(String(40))
+    name: Mapped[str] = mapped_column(String(200))
+    domains: Mapped[list[str]] = mapped_column(Json, default=list)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Reading(Base):
+    """How far one contact got through one asset: pages seen and active time for documents, the
+    furthest point for videos. Beacons repeat the whole state, so replaying one changes nothing."""
+
+    __tablename__ = "readings"
+    __table_args__ = (UniqueConstraint("contact_id", "asset_id"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
+    asset_id: Mapped[int] = mapped_column(ForeignKey("assets.id", ondelete="CASCADE"), index=True)
+    pages_total: Mapped[int | None]
+    pages_seen: Mapped[list[int]] = mapped_column(Json, default=list)
+    active_seconds: Mapped[int] = mapped_column(default=0)
+    percent: Mapped[float] = mapped_column(default=0.0)
+    # Progress thresholds (25, 50, 75, 90, 100) already recorded as events.
+    milestones: Mapped[list[int]] = mapped_column(Json, default=list)
+    # The highest cumulative active seconds each reader session (one page load) reported; their
+    # sum is ``active_seconds``, so a repeated or late beacon of a session adds nothing.
+    sessions: Mapped[dict[str, int]] = mapped_column(Json, default=dict)
+    first_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class TrackingHit(Base):
+    """The durable inbox of the public tracking endpoints: a hit is stored (and acknowledged) first,
+    then turned into events by the worker. ``payload`` holds the verified token's contents and the
+    reported numbers. ``processed_at`` stays NULL until the worker has handled it."""
+
+    __tablename__ = "tracking_hits"
+    __table_args__ = (
+        Index(
+            "ix_tracking_hits_pending",
+            "id",
+            sqlite_where=text("processed_at IS NULL"),
+            postgresql_where=text("processed_at IS NULL"),
+        ),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(BigId)
+    kind: Mapped[str] = mapped_column(String(12))
+    payload: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
+    ip: Mapped[str | None] = mapped_column(String(45))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    error: Mapped[str | None] = mapped_column(Text)

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from leadwell.auth.accounts import add_member, create_user, create_workspace, find_user
 from leadwell.db.models import Base, Workspace
 from leadwell.db.session import Database
+from leadwell.demo.capture import build_capture, prefixed, public_prefix
 from leadwell.demo.cast import Calendar, Deal, Org, Person, draw_cast
 from leadwell.demo.data import HISTORY_DAYS
 from leadwell.demo.story import plan_sales, tell
@@ -117,6 +118,7 @@ def build_demo(
     with db.session() as session:
         workspace = create_workspace(session, name, slug)
         salespeople = _staff(session, workspace)
+        prefix = public_prefix(session, slug)
         cal = Calendar.around(now)
         orgs, people = draw_cast(rng, contacts, cal)
         plan_sales(rng, people)
@@ -127,10 +129,11 @@ def build_demo(
             batch = people[start : start + CHUNK]
             for p in batch:
                 tell(rng, p, cal)
-            written = _write(session, workspace.id, batch, ids, salespeople)
+            written = _write(session, workspace.id, batch, ids, salespeople, prefix)
             events, deals = events + written[0], deals + written[1]
             for p in batch:
                 p.events.clear()
+        build_capture(session, workspace.id, cal, prefix)
         insert_missing(session.connection(), workspace.id)  # everyone's place in the call queue
         grade_all(session, workspace.id, apply_definition(session, workspace.id, DEMO_PROFILE).icp)
         recompute(session, workspace.id, now=now)  # engagement from the story's events: the queue's order
@@ -234,7 +237,12 @@ def _deal_row(
 
 
 def _write(
-    session: Session, workspace_id: int, people: list[Person], org_ids: dict[str, int], salespeople: list[int]
+    session: Session,
+    workspace_id: int,
+    people: list[Person],
+    org_ids: dict[str, int],
+    salespeople: list[int],
+    prefix: str,
 ) -> tuple[int, int]:
     """Insert told contacts with their email rows, events and deals; returns (events, deals) written."""
     links = [
@@ -255,7 +263,7 @@ def _write(
             "type": e.type,
             "occurred_at": e.at,
             "received_at": e.at,
-            "properties": e.properties,
+            "properties": prefixed(e.properties, prefix),
             "source": e.source,
             "campaign": e.campaign,
         }

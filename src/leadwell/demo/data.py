@@ -177,13 +177,41 @@ class Asset(NamedTuple):
     campaign: str
     path: str
     days_ago: int  # launched this many days before "now"
+    slug: str  # how events and the Capture section name it
+    pages: int  # documents: pages in the PDF (leadwell.demo.magnets); videos: minutes
 
 
 ASSETS = (
-    Asset("Checklist: 12 signs your operations leak money", "read", "ops-checklist", "/checklist", 400),
-    Asset("The 90-Day Operations Playbook (book)", "read", "ops-playbook-launch", "/playbook", 212),
-    Asset("ROI Calculator white paper", "read", "roi-calculator", "/roi-calculator", 125),
-    Asset("Video lesson: qualifying leads", "video", "video-lessons", "/lessons/qualifying-leads", 64),
+    Asset(
+        "Checklist: 12 signs your operations leak money",
+        "read",
+        "ops-checklist",
+        "/checklist",
+        400,
+        "ops-checklist",
+        7,
+    ),
+    Asset(
+        "The 90-Day Operations Playbook (book)",
+        "read",
+        "ops-playbook-launch",
+        "/playbook",
+        212,
+        "ops-playbook",
+        8,
+    ),
+    Asset(
+        "ROI Calculator white paper", "read", "roi-calculator", "/roi-calculator", 125, "roi-white-paper", 8
+    ),
+    Asset(
+        "Video lesson: qualifying leads",
+        "video",
+        "video-lessons",
+        "/lessons/qualifying-leads",
+        64,
+        "qualifying-leads-video",
+        14,
+    ),
 )
 # Webinars: (title, days before "now"; negative means still to come).
 WEBINARS = (
@@ -247,6 +275,12 @@ NEWSLETTER_TOPICS = _listed(
 )
 # Website forms a contact can arrive through: (form, campaign, weight).
 FORMS = (("Contact us", None, 1), ("Newsletter signup", None, 6), ("ROI calculator", "roi-calculator", 2))
+# The hosted forms' slugs (events name forms by slug); a magnet's form is "download-<asset slug>".
+FORM_SLUGS = {
+    "Contact us": "contact-us",
+    "Newsletter signup": "newsletter",
+    "ROI calculator": "roi-calculator",
+}
 OFFERS = (
     ("Operations audit", 9_000),
     ("90-day operations sprint", 24_000),

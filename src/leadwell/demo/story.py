@@ -75,14 +75,16 @@ def _origin(rng: random.Random, p: Person, cal: Calendar) -> None:
     company = {"company": p.org.name} if p.org else {}
     asset = next((a for a in data.ASSETS if a.name == p.origin), None)
     if p.source == "website-form":
-        form = f"Download: {p.origin}" if asset else p.origin
         fields = {"email": p.email, **company, **(p.custom if p.origin == "ROI calculator" else {})}
         campaign = asset.campaign if asset else next(c for f, c, _ in data.FORMS if f == p.origin)
-        p.emit(p.created_at, "form_submitted", {"form": form, "fields": fields}, "website", campaign)
+        submitted: dict[str, Any] = {"form": data.FORM_SLUGS.get(p.origin, ""), "fields": fields}
+        if asset:  # a magnet's landing page and its form
+            submitted.update(form=f"download-{asset.slug}", asset=asset.slug, page=asset.slug)
+        p.emit(p.created_at, "form_submitted", submitted, "website", campaign)
         p.stage = "subscriber" if p.origin == "Newsletter signup" else "lead"
     elif p.source == "webinar":
         campaign = next(c for title, _, c in cal.webinars if title == p.origin)
-        p.emit(p.created_at, "webinar_registered", {"webinar": p.origin}, "webinar", campaign)
+        p.emit(p.created_at, "webinar_registered", {"webinar": webinar_slug(p.origin)}, "webinar", campaign)
         p.stage = "subscriber" if p.org is None else "lead"
     elif p.source in ("linkedin", "conference") and p.origin != "LinkedIn connection":
         form = f"LinkedIn lead gen: {p.origin}" if asset else f"Booth sign-up: {p.origin}"
@@ -99,16 +101,26 @@ def _consume(
     rng: random.Random, p: Person, asset: data.Asset, at: datetime, source: str, campaign: str
 ) -> None:
     """Download a lead magnet, then read or watch as far as interest carries them (25/50/80/100%)."""
-    page = {"url": data.SITE + asset.path, "title": asset.name}
+    page = {"url": data.SITE + asset.path, "title": asset.name, "page": asset.slug}
     p.emit(at - timedelta(seconds=60), "page_viewed", page, source, campaign)
-    p.emit(at, "asset_downloaded", {"asset": asset.name}, source, campaign)
+    p.emit(at, "asset_downloaded", {"asset": asset.slug}, source, campaign)
     depth = 1.3 * p.engagement + rng.gauss(0, 0.2)
     kind = "read_progress" if asset.kind == "read" else "video_progress"
     for percent in (25, 50, 80, 100):
         if depth * 100 < percent:
             return
         at = later(at, rng, 300, 2 * DAY if kind == "read_progress" else 900)
-        p.emit(at, kind, {"asset": asset.name, "percent": percent}, source, campaign)
+        p.emit(at, kind, _progress(asset, percent, p.engagement), source, campaign)
+
+
+def _progress(asset: data.Asset, percent: int, engagement: float) -> dict[str, Any]:
+    """A milestone's properties as the hosted reader or player reports them."""
+    if asset.kind == "video":
+        return {"asset": asset.slug, "percent": percent, "active_seconds": asset.pages * 60 * percent // 100}
+    seen = max(1, -(-asset.pages * percent // 100))
+    active = round(seen * 70 * (0.6 + engagement))  # keen readers linger on a page
+    return {"asset": asset.slug, "percent": percent, "pages_viewed": seen, "pages_total": asset.pages,
+            "active_seconds": active}  # fmt: skip
 
 
 def _mailings(p: Person, cal: Calendar) -> list[tuple[datetime, str, str, str, str]]:
@@ -204,7 +216,7 @@ def _browsing(rng: random.Random, p: Person) -> None:
     if p.engagement > 0.5 and rng.random() < 0.3:
         at = p.created_at + timedelta(seconds=round(span * rng.random()))
         fields = {"email": p.email, "message": "We'd like to talk about our operations."}
-        p.emit(at, "form_submitted", {"form": "Contact us", "fields": fields}, "website", None)
+        p.emit(at, "form_submitted", {"form": "contact-us", "fields": fields}, "website", None)
 
 
 def _webinars(rng: random.Random, p: Person, cal: Calendar) -> None:
@@ -215,11 +227,16 @@ def _webinars(rng: random.Random, p: Person, cal: Calendar) -> None:
             if p.consent != "opted_in" or invited >= starts or rng.random() >= 0.02 + 0.3 * p.engagement:
                 continue
             registered = invited + timedelta(seconds=round((starts - invited).total_seconds() * rng.random()))
-            p.emit(registered, "webinar_registered", {"webinar": title}, "email", campaign)
+            p.emit(registered, "webinar_registered", {"webinar": webinar_slug(title)}, "email", campaign)
         if rng.random() < 0.35 + 0.45 * p.engagement:
             minutes = round(60 * rng.uniform(0.15, 1.0) * min(1.0, 0.4 + p.engagement))
-            attended = {"webinar": title, "minutes": minutes}
+            attended = {"webinar": webinar_slug(title), "minutes": minutes}
             p.emit(starts + timedelta(minutes=minutes), "webinar_attended", attended, "webinar", campaign)
+
+
+def webinar_slug(title: str) -> str:
+    """How events and the Capture section name a webinar."""
+    return ascii_slug(title.lower().replace(" ", "-"))[:60].strip("-")
 
 
 def _call(rng: random.Random, p: Person, at: datetime, outcome: str, note: str | None = None) -> bool:

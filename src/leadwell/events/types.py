@@ -22,6 +22,8 @@ class Properties(BaseModel):
 class FormSubmitted(Properties):
     form: str = Field(min_length=1, max_length=200)
     fields: dict[str, str | int | float | bool | None] = Field(default_factory=dict)
+    asset: str | None = Field(default=None, max_length=200, description="The lead magnet the form gates.")
+    page: str | None = Field(default=None, max_length=200, description="The landing page it was on.")
 
 
 class AssetDownloaded(Properties):
@@ -31,6 +33,9 @@ class AssetDownloaded(Properties):
 class Progress(Properties):
     asset: str = Field(min_length=1, max_length=200)
     percent: float = Field(ge=0, le=100)
+    pages_viewed: int | None = Field(default=None, ge=0, description="Documents: distinct pages seen.")
+    pages_total: int | None = Field(default=None, ge=1, description="Documents: pages in the file.")
+    active_seconds: int | None = Field(default=None, ge=0, description="Time actively reading or watching.")
 
 
 class WebinarAttended(Properties):
@@ -42,6 +47,7 @@ class PageViewed(Properties):
     url: HttpUrl
     title: str | None = None
     referrer: str | None = None
+    page: str | None = Field(default=None, max_length=200, description="A hosted landing page's slug.")
 
 
 class EmailEvent(Properties):

@@ -146,9 +146,12 @@ def _create_rows(session: Session, workspace_id: int, contact_ids: list[int]) ->
 def _load_caps(session: Session, keys: set[CapKey]) -> dict[CapKey, float]:
     if not keys:
         return {}
+    # The plain IN on contact_id lets SQLite use the primary key; it cannot for a row-value IN.
+    contact_ids = sorted({contact_id for contact_id, _, _ in keys})
     found = session.execute(
         select(CAPS.c.contact_id, CAPS.c.rule, CAPS.c.scope, CAPS.c.awarded).where(
-            tuple_(CAPS.c.contact_id, CAPS.c.rule, CAPS.c.scope).in_(sorted(keys))
+            CAPS.c.contact_id.in_(contact_ids),
+            tuple_(CAPS.c.contact_id, CAPS.c.rule, CAPS.c.scope).in_(sorted(keys)),
         )
     )
     return {(contact_id, rule, scope): awarded for contact_id, rule, scope, awarded in found}

@@ -13,6 +13,8 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from leadwell import __version__
 from leadwell.auth import pages as auth_pages
+from leadwell.capture.tokens import TokenSigner
+from leadwell.capture.tracking_routes import TrackingFastPath
 from leadwell.config import Settings
 from leadwell.contacts import api as contacts_api
 from leadwell.db.migrate import current_revision, head_revision
@@ -28,7 +30,8 @@ from leadwell.web.ratelimit import RateLimiter
 
 STATIC = Path(__file__).parent / "static"
 SESSION_MAX_AGE = 14 * 24 * 3600
-UPLOAD_PATHS = ("/contacts/import",)  # where files are posted: these take max_upload_bytes
+# Where files are posted: these take max_upload_bytes. A path ending in "/" covers all below it.
+UPLOAD_PATHS = ("/contacts/import", "/capture/assets/", "/capture/pages/")
 
 
 class SchemaOutOfDate(RuntimeError):
@@ -89,7 +92,9 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
         docs_url="/api/v1/docs",
         redoc_url=None,
     )
-    app.state.leadwell = App(settings=settings, db=db, codec=IdCodec(secret), secret_key=secret)
+    app.state.leadwell = App(
+        settings=settings, db=db, codec=IdCodec(secret), secret_key=secret, signer=TokenSigner(secret)
+    )
     app.state.login_limiter = RateLimiter(settings.login_attempts_per_minute)
     install_problem_handlers(app)
 
@@ -115,12 +120,15 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
         upload_limit=settings.max_upload_bytes,
         upload_paths=UPLOAD_PATHS,
     )
+    # Added last, so outermost: tracking hits skip the session and page routing (capture/tracking_routes).
+    app.add_middleware(TrackingFastPath)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 
 
 def _page_modules() -> list[Any]:
     """Routers of server-rendered pages, one module per domain."""
+    from leadwell.capture import admin_pages, public_pages, reader_pages, tracking_routes
     from leadwell.contacts import duplicates_pages, import_pages, import_summary_pages
     from leadwell.contacts import pages as contacts_pages
     from leadwell.icp import pages as icp_pages
@@ -146,6 +154,10 @@ def _page_modules() -> list[Any]:
         list_pages,
         scoring_pages,
         settings_pages,
+        admin_pages,
+        public_pages,
+        reader_pages,
+        tracking_routes,
     ]
 
 

@@ -16,6 +16,7 @@ from fastapi import Depends, Header, HTTPException, Request
 from sqlalchemy import select
 
 from leadwell.auth.accounts import token_for_secret
+from leadwell.capture.tokens import TokenSigner
 from leadwell.config import Settings
 from leadwell.db.models import Membership, User, Workspace
 from leadwell.db.session import Database
@@ -33,6 +34,8 @@ class App:
     db: Database
     codec: IdCodec
     secret_key: str
+    # Signs the public surface's links (delivery, open pixel, click redirect, visitor hand-over).
+    signer: TokenSigner
 
 
 def get_app(request: Request) -> App:

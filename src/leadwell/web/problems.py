@@ -110,6 +110,12 @@ class BodySizeLimit:
         self.upload_limit = upload_limit or limit
         self.upload_paths = upload_paths
 
+    def _is_upload(self, path: str) -> bool:
+        return any(
+            path.startswith(prefix) if prefix.endswith("/") else path == prefix
+            for prefix in self.upload_paths
+        )
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
@@ -120,7 +126,7 @@ class BodySizeLimit:
             await problem(400, detail, [{"field": "query", "message": detail}])(scope, receive, send)
             return
         # Files for the import wizard may be large; everything else stays small.
-        upload = scope.get("method") == "POST" and scope["path"] in self.upload_paths
+        upload = scope.get("method") == "POST" and self._is_upload(scope["path"])
         limit = self.upload_limit if upload else self.default_limit
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > limit):

@@ -22,7 +22,7 @@ NAVIGATION: tuple[tuple[str, str | None], ...] = (
     ("Ideal clients", "icp_list"),
     ("Call queue", "queue_page"),
     ("Pipeline", "pipeline_board"),
-    ("Capture", None),
+    ("Capture", "capture_overview"),
     ("Outreach", None),
     ("Experiments", None),
     ("Reports", None),

@@ -1,0 +1,1 @@
+"""Capture: lead magnets, forms, landing pages, the hosted reader and the tracking endpoints."""
