@@ -8,18 +8,26 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.exc import IntegrityError
 
 from leadwell.capture import assets as service
-from leadwell.capture.admin_common import ACTIVE, Editor, Posted, PostedForm, refused_page
+from leadwell.capture.admin_common import (
+    ACTIVE,
+    Editor,
+    Posted,
+    PostedForm,
+    done,
+    missing_as_404,
+    refused_page,
+)
 from leadwell.capture.attendance import CONCURRENT, AttendanceSummary, import_attendance_file
 from leadwell.capture.form_defs import list_forms
 from leadwell.capture.stats import DEFAULT_PERIOD, PERIOD_LABELS, PERIODS, magnet_numbers, since_of
 from leadwell.db.models import ASSET_KINDS, Asset
 from leadwell.db.types import utcnow
-from leadwell.errors import Conflict, LeadwellError, NotFound
+from leadwell.errors import Conflict, LeadwellError
 from leadwell.web.deps import PageScope
 from leadwell.web.templating import render
 
@@ -70,10 +78,8 @@ def input_from(asset: Asset) -> service.AssetInput:
 
 def _load(scope: PageScope, slug: str) -> Asset:
     with scope.db.session() as session:
-        try:
+        with missing_as_404("magnet"):
             asset = service.get_asset(session, scope.workspace_id, slug)
-        except NotFound:
-            raise HTTPException(404, "No such magnet in this workspace.") from None
         session.expunge(asset)
         return asset
 
@@ -133,8 +139,7 @@ def asset_create(request: Request, scope: Editor, posted: PostedForm) -> Respons
         return refused_page(
             request, "capture/asset_new.html", error, scope=scope, draft=data, kinds=service.KIND_LABELS
         )
-    path = request.app.url_path_for("capture_asset", slug=slug)
-    return RedirectResponse(f"{path}?done=created", status_code=303)
+    return done(request, "created", "capture_asset", slug=slug)
 
 
 @router.get("/capture/assets/{slug}", name="capture_asset")
@@ -154,8 +159,7 @@ def asset_save(request: Request, scope: Editor, posted: PostedForm, slug: str) -
             service.update_asset(session, scope.workspace_id, slug, data, posted.files.get("file"), limit)
     except LeadwellError as error:
         return _refused(request, scope, asset, error, draft=data)
-    path = request.app.url_path_for("capture_asset", slug=slug)
-    return RedirectResponse(f"{path}?done=saved", status_code=303)
+    return done(request, "saved", "capture_asset", slug=slug)
 
 
 def _refused(
@@ -170,28 +174,19 @@ def _refused(
 @router.post("/capture/assets/{slug}/remove", name="capture_asset_remove")
 def asset_remove(request: Request, scope: Editor, posted: PostedForm, slug: str) -> RedirectResponse:
     """Delete an unused magnet, or archive one with history."""
-    with scope.db.session() as session:
-        try:
-            outcome = service.remove_asset(session, scope.workspace_id, slug)
-        except NotFound:
-            raise HTTPException(404, "No such magnet in this workspace.") from None
+    with scope.db.session() as session, missing_as_404("magnet"):
+        outcome = service.remove_asset(session, scope.workspace_id, slug)
     if outcome == "deleted":
-        overview = request.app.url_path_for("capture_overview")
-        return RedirectResponse(f"{overview}?done=deleted", status_code=303)
-    path = request.app.url_path_for("capture_asset", slug=slug)
-    return RedirectResponse(f"{path}?done=archived", status_code=303)
+        return done(request, "deleted", "capture_overview")
+    return done(request, "archived", "capture_asset", slug=slug)
 
 
 @router.post("/capture/assets/{slug}/restore", name="capture_asset_restore")
 def asset_restore(request: Request, scope: Editor, posted: PostedForm, slug: str) -> RedirectResponse:
     """Offer an archived magnet again."""
-    with scope.db.session() as session:
-        try:
-            service.restore_asset(session, scope.workspace_id, slug)
-        except NotFound:
-            raise HTTPException(404, "No such magnet in this workspace.") from None
-    path = request.app.url_path_for("capture_asset", slug=slug)
-    return RedirectResponse(f"{path}?done=restored", status_code=303)
+    with scope.db.session() as session, missing_as_404("magnet"):
+        service.restore_asset(session, scope.workspace_id, slug)
+    return done(request, "restored", "capture_asset", slug=slug)
 
 
 @router.post("/capture/assets/{slug}/attendance", name="capture_attendance")

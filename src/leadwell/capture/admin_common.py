@@ -3,15 +3,17 @@ and rendering an editor again with the refused field marked."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.datastructures import UploadFile
 
 from leadwell.capture.assets import Upload
-from leadwell.errors import LeadwellError
+from leadwell.errors import LeadwellError, NotFound
 from leadwell.web.deps import PageScope, check_csrf, page_scope
 from leadwell.web.templating import render
 
@@ -68,6 +70,20 @@ async def posted_form(request: Request) -> Posted:
 
 
 PostedForm = Annotated[Posted, Depends(posted_form)]
+
+
+def done(request: Request, outcome: str, route: str, **params: str) -> RedirectResponse:
+    """Back to ``route`` after a change; ``?done=`` names what happened for the page's banner."""
+    return RedirectResponse(f"{request.app.url_path_for(route, **params)}?done={outcome}", status_code=303)
+
+
+@contextmanager
+def missing_as_404(what: str) -> Iterator[None]:
+    """Turn the service's NotFound into the 404 page ("No such magnet in this workspace.")."""
+    try:
+        yield
+    except NotFound:
+        raise HTTPException(404, f"No such {what} in this workspace.") from None
 
 
 def base_url(request: Request) -> str:

@@ -7,14 +7,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from leadwell.capture import form_defs as service
-from leadwell.capture.admin_common import ACTIVE, Editor, Posted, PostedForm, base_url, refused_page
+from leadwell.capture.admin_common import (
+    ACTIVE,
+    Editor,
+    Posted,
+    PostedForm,
+    base_url,
+    done,
+    missing_as_404,
+    refused_page,
+)
 from leadwell.capture.assets import list_assets
 from leadwell.db.models import Form
-from leadwell.errors import LeadwellError, NotFound
+from leadwell.errors import LeadwellError
 from leadwell.web.deps import PageScope
 from leadwell.web.templating import render
 
@@ -118,10 +127,8 @@ def _editor(
 
 def _load(scope: PageScope, slug: str) -> tuple[Form, str]:
     with scope.db.session() as session:
-        try:
+        with missing_as_404("form"):
             form = service.get_form(session, scope.workspace_id, slug)
-        except NotFound:
-            raise HTTPException(404, "No such form in this workspace.") from None
         gated = ""
         if form.asset_id is not None:
             gated = next(
@@ -161,8 +168,7 @@ def form_create(request: Request, scope: Editor, posted: PostedForm) -> Response
             slug = service.create_form(session, scope.workspace_id, draft).slug
     except LeadwellError as error:
         return _editor(request, scope, draft, None, error=error)
-    path = request.app.url_path_for("capture_form", slug=slug)
-    return RedirectResponse(f"{path}?done=created", status_code=303)
+    return done(request, "created", "capture_form", slug=slug)
 
 
 @router.get("/capture/forms/{slug}", name="capture_form")
@@ -185,35 +191,22 @@ def form_save(request: Request, scope: Editor, posted: PostedForm, slug: str) ->
             service.update_form(session, scope.workspace_id, slug, draft)
     except LeadwellError as error:
         return _editor(request, scope, draft, form, error=error)
-    path = request.app.url_path_for("capture_form", slug=slug)
-    return RedirectResponse(f"{path}?done=saved", status_code=303)
+    return done(request, "saved", "capture_form", slug=slug)
 
 
 @router.post("/capture/forms/{slug}/remove", name="capture_form_remove")
 def form_remove(request: Request, scope: Editor, posted: PostedForm, slug: str) -> RedirectResponse:
     """Delete a form nobody submitted, or archive one with submissions."""
-    with scope.db.session() as session:
-        try:
-            outcome = service.remove_form(session, scope.workspace_id, slug)
-        except NotFound:
-            raise HTTPException(404, "No such form in this workspace.") from None
+    with scope.db.session() as session, missing_as_404("form"):
+        outcome = service.remove_form(session, scope.workspace_id, slug)
     if outcome == "deleted":
-        return RedirectResponse(
-            f"{request.app.url_path_for('capture_overview')}?done=deleted", status_code=303
-        )
-    return RedirectResponse(
-        f"{request.app.url_path_for('capture_form', slug=slug)}?done=archived", status_code=303
-    )
+        return done(request, "deleted", "capture_overview")
+    return done(request, "archived", "capture_form", slug=slug)
 
 
 @router.post("/capture/forms/{slug}/restore", name="capture_form_restore")
 def form_restore(request: Request, scope: Editor, posted: PostedForm, slug: str) -> RedirectResponse:
     """Take submissions on an archived form again."""
-    with scope.db.session() as session:
-        try:
-            service.restore_form(session, scope.workspace_id, slug)
-        except NotFound:
-            raise HTTPException(404, "No such form in this workspace.") from None
-    return RedirectResponse(
-        f"{request.app.url_path_for('capture_form', slug=slug)}?done=restored", status_code=303
-    )
+    with scope.db.session() as session, missing_as_404("form"):
+        service.restore_form(session, scope.workspace_id, slug)
+    return done(request, "restored", "capture_form", slug=slug)

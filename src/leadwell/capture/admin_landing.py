@@ -8,16 +8,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 
 from leadwell.capture import page_defs as service
-from leadwell.capture.admin_common import ACTIVE, Editor, Posted, PostedForm, base_url, refused_page
+from leadwell.capture.admin_common import (
+    ACTIVE,
+    Editor,
+    Posted,
+    PostedForm,
+    base_url,
+    done,
+    missing_as_404,
+    refused_page,
+)
 from leadwell.capture.form_defs import list_forms
 from leadwell.capture.markdown import render_markdown
 from leadwell.db.models import LandingPage
-from leadwell.errors import LeadwellError, NotFound
+from leadwell.errors import LeadwellError
 from leadwell.web.deps import PageScope
 from leadwell.web.templating import render
 
@@ -87,10 +96,8 @@ def _editor(
 
 def _load(scope: PageScope, slug: str) -> tuple[LandingPage, str]:
     with scope.db.session() as session:
-        try:
+        with missing_as_404("landing page"):
             page = service.get_page(session, scope.workspace_id, slug)
-        except NotFound:
-            raise HTTPException(404, "No such landing page in this workspace.") from None
         forms = {f.id: f.slug for f in list_forms(session, scope.workspace_id, archived=True)}
         session.expunge(page)
         return page, forms.get(page.form_id, "") if page.form_id else ""
@@ -113,8 +120,7 @@ def page_create(request: Request, scope: Editor, posted: PostedForm) -> Response
             slug = service.create_page(session, scope.workspace_id, draft, posted.files.get("image")).slug
     except LeadwellError as error:
         return _editor(request, scope, draft, None, error=error)
-    path = request.app.url_path_for("capture_page", slug=slug)
-    return RedirectResponse(f"{path}?done=created", status_code=303)
+    return done(request, "created", "capture_page", slug=slug)
 
 
 @router.get("/capture/pages/{slug}", name="capture_page")
@@ -137,22 +143,14 @@ def page_save(request: Request, scope: Editor, posted: PostedForm, slug: str) ->
             service.update_page(session, scope.workspace_id, slug, draft, posted.files.get("image"))
     except LeadwellError as error:
         return _editor(request, scope, draft, page, error=error)
-    path = request.app.url_path_for("capture_page", slug=slug)
-    return RedirectResponse(f"{path}?done=saved", status_code=303)
+    return done(request, "saved", "capture_page", slug=slug)
 
 
 @router.post("/capture/pages/{slug}/remove", name="capture_page_remove")
 def page_remove(request: Request, scope: Editor, posted: PostedForm, slug: str) -> RedirectResponse:
     """Delete a page no form was sent from, or unpublish one that has submissions."""
-    with scope.db.session() as session:
-        try:
-            outcome = service.remove_page(session, scope.workspace_id, slug)
-        except NotFound:
-            raise HTTPException(404, "No such landing page in this workspace.") from None
+    with scope.db.session() as session, missing_as_404("landing page"):
+        outcome = service.remove_page(session, scope.workspace_id, slug)
     if outcome == "deleted":
-        return RedirectResponse(
-            f"{request.app.url_path_for('capture_overview')}?done=deleted", status_code=303
-        )
-    return RedirectResponse(
-        f"{request.app.url_path_for('capture_page', slug=slug)}?done=unpublished", status_code=303
-    )
+        return done(request, "deleted", "capture_overview")
+    return done(request, "unpublished", "capture_page", slug=slug)

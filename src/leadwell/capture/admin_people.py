@@ -14,13 +14,13 @@ from fastapi.responses import HTMLResponse, StreamingResponse
 from sqlalchemy import Select, func, select
 
 from leadwell.capture.admin_assets import period_of
-from leadwell.capture.admin_common import ACTIVE, Editor
+from leadwell.capture.admin_common import ACTIVE, Editor, missing_as_404
 from leadwell.capture.assets import get_asset
 from leadwell.capture.stats import PERIOD_LABELS, STEP_LABELS, STEPS_BY_KIND, since_of, step_contacts
 from leadwell.contacts.pages import spreadsheet_safe
 from leadwell.db.models import Asset, Contact
 from leadwell.db.types import utcnow
-from leadwell.errors import InvalidInput, NotFound
+from leadwell.errors import InvalidInput
 from leadwell.pagination import decode_cursor, encode_cursor
 from leadwell.scoring.stages import STAGE_LABELS
 from leadwell.web.deps import PageScope
@@ -54,10 +54,8 @@ class Asked:
 
 def _asked(scope: PageScope, request: Request, slug: str) -> Asked:
     with scope.db.session() as session:
-        try:
+        with missing_as_404("magnet"):
             asset = get_asset(session, scope.workspace_id, slug)
-        except NotFound:
-            raise HTTPException(404, "No such magnet in this workspace.") from None
         session.expunge(asset)
     step = request.query_params.get("step", "")
     if step not in STEPS_BY_KIND[asset.kind]:

@@ -4,13 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from leadwell.capture import sites as service
-from leadwell.capture.admin_common import ACTIVE, Editor, PostedForm, base_url, refused_page
+from leadwell.capture.admin_common import (
+    ACTIVE,
+    Editor,
+    PostedForm,
+    base_url,
+    done,
+    missing_as_404,
+    refused_page,
+)
 from leadwell.db.models import TrackingSite
-from leadwell.errors import LeadwellError, NotFound
+from leadwell.errors import LeadwellError
 from leadwell.web.deps import PageScope
 from leadwell.web.templating import render
 
@@ -40,10 +48,8 @@ def _editor(
 
 def _load(scope: PageScope, key: str) -> TrackingSite:
     with scope.db.session() as session:
-        try:
+        with missing_as_404("tracking site"):
             site = service.get_site(session, scope.workspace_id, key)
-        except NotFound:
-            raise HTTPException(404, "No such tracking site in this workspace.") from None
         session.expunge(site)
         return site
 
@@ -63,8 +69,7 @@ def site_create(request: Request, scope: Editor, posted: PostedForm) -> Response
             key = service.create_site(session, scope.workspace_id, draft).key
     except LeadwellError as error:
         return _editor(request, scope, draft, None, error=error)
-    path = request.app.url_path_for("capture_site", key=key)
-    return RedirectResponse(f"{path}?done=created", status_code=303)
+    return done(request, "created", "capture_site", key=key)
 
 
 @router.get("/capture/sites/{key}", name="capture_site")
@@ -84,17 +89,12 @@ def site_save(request: Request, scope: Editor, posted: PostedForm, key: str) -> 
             service.update_site(session, scope.workspace_id, key, draft)
     except LeadwellError as error:
         return _editor(request, scope, draft, site, error=error)
-    return RedirectResponse(
-        f"{request.app.url_path_for('capture_site', key=key)}?done=saved", status_code=303
-    )
+    return done(request, "saved", "capture_site", key=key)
 
 
 @router.post("/capture/sites/{key}/remove", name="capture_site_remove")
 def site_remove(request: Request, scope: Editor, posted: PostedForm, key: str) -> RedirectResponse:
     """Remove the site; its script stops counting."""
-    with scope.db.session() as session:
-        try:
-            service.delete_site(session, scope.workspace_id, key)
-        except NotFound:
-            raise HTTPException(404, "No such tracking site in this workspace.") from None
-    return RedirectResponse(f"{request.app.url_path_for('capture_overview')}?done=deleted", status_code=303)
+    with scope.db.session() as session, missing_as_404("tracking site"):
+        service.delete_site(session, scope.workspace_id, key)
+    return done(request, "deleted", "capture_overview")
