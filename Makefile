@@ -23,9 +23,10 @@ demo: $(STAMP)
 	$(BIN)/leadwell demo --database-url $(DEMO_DB) --serve
 
 ## Debian packages the tests use: chromium for the browser tests (never Playwright's own browser
-## download), iso-codes for the country table's check, wrk for the tracking load test. Installed
-## when running as root.
-SYSTEM_PACKAGES := chromium iso-codes wrk
+## download), iso-codes for the country table's check, wrk for the tracking load test, dovecot
+## (an IMAP server) for the reply-reading tests, openssl for the SMTP tests' TLS certificates.
+## Installed when running as root.
+SYSTEM_PACKAGES := chromium iso-codes wrk dovecot-imapd openssl
 system-deps:
 	@missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -z "$$missing" ]; then :; \

@@ -18,9 +18,11 @@ from leadwell.db.models import (
     ContactMerge,
     Deal,
     DuplicateCandidate,
+    Enrollment,
     Event,
     FormSubmission,
     Reading,
+    Sequence,
     Visitor,
     Workspace,
 )
@@ -292,6 +294,31 @@ def test_capture_records_follow_the_merge_and_come_back_on_undo(db: Database) ->
         assert record.snapshot["readings"] == [moved.id]
         undo_merge(session, ws.id, record.id)
         assert owners() == before
+
+
+def test_enrollments_follow_the_merge_and_a_shared_sequence_goes_on_once(db: Database) -> None:
+    with db.session() as session:
+        ws = make_workspace(session)
+        survivor, other = make_contact(session, ws), make_contact(session, ws)
+        shared, own = (
+            Sequence(workspace_id=ws.id, slug=slug, name=slug, status="active") for slug in ("shared", "own")
+        )
+        session.add_all([shared, own])
+        session.flush()
+        kept = Enrollment(workspace_id=ws.id, sequence_id=shared.id, contact_id=survivor.id)
+        twin = Enrollment(workspace_id=ws.id, sequence_id=shared.id, contact_id=other.id)
+        moved = Enrollment(workspace_id=ws.id, sequence_id=own.id, contact_id=other.id)
+        session.add_all([kept, twin, moved])
+        session.flush()
+        record = merge_contacts(session, ws.id, survivor.id, other.id)
+        session.expire_all()
+        assert (kept.contact_id, kept.status) == (survivor.id, "active")
+        assert (twin.contact_id, twin.status, twin.stop_reason) == (other.id, "stopped", "merged")
+        assert (moved.contact_id, moved.status) == (survivor.id, "active")
+        assert record.snapshot["enrollments"] == [moved.id]
+        undo_merge(session, ws.id, record.id)
+        session.expire_all()
+        assert moved.contact_id == other.id
 
 
 def test_merged_contact_leaves_the_lists_and_its_open_candidate_closes(db: Database) -> None:

@@ -28,6 +28,7 @@ from leadwell.db.migrate import current_revision
 from leadwell.db.models import ApiToken, Membership, User, Workspace
 from leadwell.db.session import stored_secret_key
 from leadwell.icp.cli import icp_app
+from leadwell.outreach.cli import outreach_app
 from leadwell.sales.queue_cli import queue
 from leadwell.scoring.cli import score_app
 
@@ -47,6 +48,7 @@ app.add_typer(export_app, name="export")
 app.add_typer(icp_app, name="icp")
 app.add_typer(score_app, name="score")
 app.add_typer(capture_app, name="capture")
+app.add_typer(outreach_app, name="outreach")
 app.command("queue")(queue)
 
 
@@ -97,7 +99,7 @@ def serve(
         # On PostgreSQL, migrations are a deploy step (`leadwell init`), never a side effect of starting.
         db = open_db(database_url, migrate=embedded)
         application = create_app(settings, db)
-    background = WorkerThread(db) if run_worker else None
+    background = WorkerThread(db, settings=settings) if run_worker else None
     if background is not None:
         # The worker thread computes while the event loop mostly waits on sockets; a shorter switch
         # interval hands the interpreter back to the loop sooner after each wait.
@@ -133,17 +135,20 @@ def worker(
         float, typer.Option(min=0.05, max=60, help="Seconds to wait when nothing is pending.")
     ] = 1.0,
 ) -> None:
-    """Run the background worker: turn tracking hits into events, until stopped (Ctrl-C or SIGTERM)."""
+    """Run the background worker: turn tracking hits into events and send due emails, until stopped
+    (Ctrl-C or SIGTERM)."""
     import signal
 
     from leadwell.worker import Worker
 
     with reporting(), opened(database_url) as db:
-        runner = Worker(db, batch=batch, idle_seconds=idle)
+        runner = Worker(db, batch=batch, idle_seconds=idle, settings=settings_for(database_url))
         if once:
             done = runner.run_once()
+            runner.close()
             typer.echo(
-                f"{done.processed} hits processed, {done.failed} set aside, {done.events} events stored"
+                f"{done.processed} hits processed, {done.failed} set aside, {done.events} events stored; "
+                f"{runner.counts['outbox']} emails handled"
             )
             return
         for signum in (signal.SIGINT, signal.SIGTERM):
@@ -152,7 +157,8 @@ def worker(
         runner.run()
         total = runner.total
         typer.echo(
-            f"stopped: {total.processed} hits processed, {total.failed} set aside, {total.events} events"
+            f"stopped: {total.processed} hits processed, {total.failed} set aside, {total.events} events; "
+            f"{runner.counts['outbox']} emails handled"
         )
 
 

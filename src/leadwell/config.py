@@ -65,6 +65,11 @@ class Settings(BaseSettings):
         ge=1,
         description="Tracking hits one web process holds while they wait for their commit; beyond it, 503.",
     )
+    public_url: str = Field(
+        "http://127.0.0.1:8000",
+        description="The address prospects reach this installation at: links in emails (unsubscribe, "
+        "tracking, delivery) start with it.",
+    )
     smtp_host: str = Field("127.0.0.1", description="SMTP server for outgoing mail.")
     smtp_port: int = Field(25, ge=1, le=65535, description="SMTP server port.")
     smtp_username: str | None = Field(None, description="SMTP login, if the server needs one.")

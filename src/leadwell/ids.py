@@ -22,6 +22,8 @@ PREFIXES: Final = {
     "duplicate": "dup",
     "merge": "mrg",
     "import": "imp",
+    "broadcast": "bc",
+    "message": "msg",
 }
 _TAG_LENGTH = 10
 _ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"

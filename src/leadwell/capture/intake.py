@@ -41,6 +41,7 @@ from leadwell.db.models import (
 from leadwell.errors import InvalidInput
 from leadwell.events.types import validate_properties
 from leadwell.ids import IdCodec
+from leadwell.outreach.enroll import enroll_from_form
 from leadwell.scoring.engine import score_new_events
 
 _PLAIN = ("title", "city", "region", "street", "postal_code")
@@ -226,6 +227,7 @@ def store_submission(session: Session, codec: IdCodec, intake: Intake) -> Stored
     if intake.consented and form.consent_text:
         _record_consent(session, intake, contact_id, submission.id)
     _record_events(session, intake, contact_id, visitor_id)
+    enroll_from_form(session, form.workspace_id, form.id, form.asset_id, contact_id, now)
     return Stored(submission.id, contact_id, visitor_key, created=True)
 
 

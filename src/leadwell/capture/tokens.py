@@ -13,7 +13,7 @@ from typing import Any, Final
 from itsdangerous import BadData, SignatureExpired, URLSafeTimedSerializer
 
 # Every purpose a token may have; a new one is a code change, never a value from a request.
-PURPOSES: Final = frozenset({"deliver", "open", "click", "visitor", "form"})
+PURPOSES: Final = frozenset({"deliver", "open", "click", "visitor", "form", "unsubscribe", "inbound"})
 
 
 class BadToken(ValueError):

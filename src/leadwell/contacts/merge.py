@@ -3,10 +3,11 @@
 A merge keeps the *survivor* and retires the *merged* contact (``merged_into_id`` points at the
 survivor, so old links still lead somewhere). Fields are combined by fixed rules (see
 :func:`merged_fields`), the merged contact's addresses, events, deals and capture records (form
-submissions, consents, browsers, reading progress) move to the survivor, and a
-:class:`ContactMerge` row keeps what both looked like before, so :func:`undo_merge` can put back
-exactly what was there. No event is written: the event types are a closed list, and the merge row
-is the history.
+submissions, consents, browsers, reading progress) and outreach (enrollments, messages, replies)
+move to the survivor, and a :class:`ContactMerge` row keeps what both looked like before, so
+:func:`undo_merge` can put back exactly what was there. The merge itself writes no event (the merge
+row is the history); where both walk the same sequence, the merged contact's walk stops with a
+``sequence_finished`` event (reason ``merged``).
 
 Both functions work inside the caller's transaction and check everything before writing, so an
 error leaves nothing half-done (the caller rolls back on any database error).
@@ -31,14 +32,18 @@ from leadwell.db.models import (
     ContactMerge,
     Deal,
     DuplicateCandidate,
+    Enrollment,
     Event,
     FormSubmission,
+    InboundMessage,
+    OutboxMessage,
     Reading,
     Visitor,
 )
 from leadwell.db.types import UTCDateTime, utcnow
 from leadwell.errors import InvalidInput, NotFound
 from leadwell.icp.regrade import regrade_contacts
+from leadwell.outreach.stops import stop_enrollments
 from leadwell.scoring.fit_contacts import follow_merge
 
 SNAPSHOT_VERSION = 1
@@ -63,7 +68,17 @@ PROGRESS = LIFECYCLE_STAGES[: LIFECYCLE_STAGES.index("customer") + 1]
 _NOT_SNAPSHOTTED = ("id", "workspace_id")
 _T = TypeVar("_T")
 # Rows that follow their contact into the survivor, under the snapshot key that lists their ids.
-Owned = type[Event] | type[Deal] | type[FormSubmission] | type[Consent] | type[Visitor] | type[Reading]
+Owned = (
+    type[Event]
+    | type[Deal]
+    | type[FormSubmission]
+    | type[Consent]
+    | type[Visitor]
+    | type[Reading]
+    | type[Enrollment]
+    | type[OutboxMessage]
+    | type[InboundMessage]
+)
 MOVED: tuple[tuple[Owned, str], ...] = (
     (Event, "events"),
     (Deal, "deals"),
@@ -71,6 +86,9 @@ MOVED: tuple[tuple[Owned, str], ...] = (
     (Consent, "consents"),
     (Visitor, "visitors"),
     (Reading, "readings"),
+    (Enrollment, "enrollments"),
+    (OutboxMessage, "messages"),
+    (InboundMessage, "inbound"),
 )
 
 
@@ -226,12 +244,30 @@ def _reassign(session: Session, model: Owned, source: Contact, target: Contact) 
     if model is Reading:
         survivors_assets = select(Reading.asset_id).where(Reading.contact_id == target.id)
         statement = statement.where(Reading.asset_id.not_in(survivors_assets.scalar_subquery()))
+    if model is Enrollment:  # likewise one enrollment per contact and sequence
+        survivors_sequences = select(Enrollment.sequence_id).where(Enrollment.contact_id == target.id)
+        statement = statement.where(Enrollment.sequence_id.not_in(survivors_sequences.scalar_subquery()))
     statement = (
         statement.values(contact_id=target.id)
         .returning(model.id)
         .execution_options(synchronize_session="fetch")
     )
     return sorted(session.scalars(statement).all())
+
+
+def _stop_twin_enrollments(session: Session, workspace_id: int, survivor: Contact, other: Contact) -> None:
+    """Where both walk the same sequence, the survivor goes on and the other's walk stops, so one
+    person never gets a step twice (an undo leaves it stopped)."""
+    shared = select(Enrollment.sequence_id).where(Enrollment.contact_id == survivor.id).scalar_subquery()
+    twins = session.scalars(
+        select(Enrollment.sequence_id).where(
+            Enrollment.contact_id == other.id,
+            Enrollment.status == "active",
+            Enrollment.sequence_id.in_(shared),
+        )
+    ).all()
+    for sequence_id in twins:
+        stop_enrollments(session, workspace_id, other.id, "merged", utcnow(), sequence_id=sequence_id)
 
 
 def merge_contacts(
@@ -262,6 +298,7 @@ def merge_contacts(
     for name, value in merged_fields(survivor, other).items():
         setattr(survivor, name, value)
     _move_emails(session, survivor, other, rows)
+    _stop_twin_enrollments(session, workspace_id, survivor, other)
     for model, key in MOVED:
         snapshot[key] = _reassign(session, model, other, survivor)
     snapshot["candidates"] = _close_candidates(session, workspace_id, survivor.id, other.id)

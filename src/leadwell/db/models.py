@@ -56,6 +56,18 @@ ASSET_KINDS = ("pdf", "epub", "video", "webinar", "seminar")
 # What the tracking endpoints store: an email open, a click, reading and watching progress, and a
 # page view reported by the tracking script.
 HIT_KINDS = ("open", "click", "read", "video", "view")
+SMTP_SECURITY = ("starttls", "tls", "none")
+SEQUENCE_STATUSES = ("draft", "active", "paused", "archived")
+STEP_KINDS = ("email", "wait", "task")
+ENROLLMENT_STATUSES = ("active", "completed", "stopped")
+# Why a contact left a sequence before its end.
+STOP_REASONS = ("replied", "meeting_booked", "unsubscribed", "bounced", "manual", "suppressed", "merged")
+BROADCAST_STATUSES = ("draft", "scheduled", "sending", "sent", "cancelled")
+# queued → claimed → releasing → sent; failed after the last retry; suppressed or cancelled before
+# sending. "releasing" is written just before the end of the message goes to the SMTP server.
+MESSAGE_STATES = ("queued", "claimed", "releasing", "sent", "failed", "suppressed", "cancelled")
+SUPPRESSION_REASONS = ("unsubscribed", "hard_bounce", "complaint", "manual")
+INBOUND_KINDS = ("reply", "auto_reply", "bounce", "complaint", "unmatched")
 
 
 class Base(DeclarativeBase):
@@ -433,6 +445,7 @@ class Engagement(Base):
     __table_args__ = (
         Index("ix_engagements_queue", "workspace_id", "queue_state", "grade", "rank_key"),
         Index("ix_engagements_due", "workspace_id", "queue_state", "due_at"),
+        Index("ix_engagements_hot", "workspace_id", "hot_at"),
     )
     contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True)
     workspace_id: Mapped[int] = mapped_column(BigId)
@@ -454,6 +467,10 @@ class Engagement(Base):
     parked_score: Mapped[float | None]
     last_outcome: Mapped[str | None] = mapped_column(String(20))
     last_called_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the contact reached out (replied to an email): the queue puts them first, with
+    # ``hot_why``, until the next call is logged (which clears both).
+    hot_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    hot_why: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
@@ -714,3 +731,271 @@ class TrackingHit(Base):
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     error: Mapped[str | None] = mapped_column(Text)
+
+
+class Mailbox(Base):
+    """A sending address of the workspace: its SMTP server, its limits, its DKIM key, and the IMAP
+    mailbox where replies and bounces arrive. Passwords and the key are stored as given: protect
+    the database (and its backups) as you would the mail account."""
+
+    __tablename__ = "mailboxes"
+    __table_args__ = (UniqueConstraint("workspace_id", "slug"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    slug: Mapped[str] = mapped_column(String(64))
+    from_name: Mapped[str] = mapped_column(String(200), default="")
+    from_email: Mapped[str] = mapped_column(String(320))
+    reply_to: Mapped[str | None] = mapped_column(String(320))
+    smtp_host: Mapped[str] = mapped_column(String(255))
+    smtp_port: Mapped[int] = mapped_column(default=587)
+    smtp_security: Mapped[str] = mapped_column(String(10), default="starttls")  # SMTP_SECURITY
+    smtp_username: Mapped[str | None] = mapped_column(String(320))
+    smtp_password: Mapped[str | None] = mapped_column(String(500))
+    # Messages per day at full speed, and the warm-up: day one sends ``warmup_start`` and each day
+    # after adds ``warmup_increment`` until ``daily_cap`` (no warm-up when ``warmup_started_on`` is NULL).
+    daily_cap: Mapped[int] = mapped_column(default=500)
+    warmup_started_on: Mapped[date | None] = mapped_column(Date)
+    warmup_start: Mapped[int] = mapped_column(default=20)
+    warmup_increment: Mapped[int] = mapped_column(default=10)
+    # At most this many messages per recipient domain per minute (gmail.com, one company's server).
+    per_domain_per_minute: Mapped[int] = mapped_column(default=20)
+    dkim_domain: Mapped[str | None] = mapped_column(String(255))
+    dkim_selector: Mapped[str | None] = mapped_column(String(63))
+    dkim_private_key: Mapped[str | None] = mapped_column(Text)  # PEM
+    imap_host: Mapped[str | None] = mapped_column(String(255))
+    imap_port: Mapped[int] = mapped_column(default=993)
+    imap_security: Mapped[str] = mapped_column(String(10), default="tls")  # SMTP_SECURITY
+    imap_username: Mapped[str | None] = mapped_column(String(320))
+    imap_password: Mapped[str | None] = mapped_column(String(500))
+    imap_folder: Mapped[str] = mapped_column(String(200), default="INBOX")
+    # IMAP bookkeeping: the folder's UIDVALIDITY and the highest UID already read.
+    imap_uidvalidity: Mapped[int | None] = mapped_column(BigId)
+    imap_last_uid: Mapped[int] = mapped_column(BigId, default=0)
+    imap_polled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    imap_error: Mapped[str | None] = mapped_column(Text)
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class EmailTemplate(Base):
+    """A reusable email. Its content lives in one or more variants (``a``, ``b``…): a template
+    with one variant is an ordinary template; experiments choose between several."""
+
+    __tablename__ = "email_templates"
+    __table_args__ = (UniqueConstraint("workspace_id", "slug"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    slug: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200))
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class TemplateVariant(Base):
+    """One version of a template's subject and bodies (Jinja2, rendered in a sandbox)."""
+
+    __tablename__ = "template_variants"
+    __table_args__ = (UniqueConstraint("template_id", "key"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    template_id: Mapped[int] = mapped_column(ForeignKey("email_templates.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(16))  # "a", "b", …
+    subject: Mapped[str] = mapped_column(String(500))
+    html: Mapped[str] = mapped_column(Text, default="")
+    text: Mapped[str] = mapped_column(Text, default="")
+    weight: Mapped[int] = mapped_column(default=1)
+
+
+class Segment(Base):
+    """A saved contact filter: who a broadcast goes to or a sequence enrols. ``filters`` holds
+    the contacts list's filters (``q``, ``stage``, ``source``…) plus ``grade``, ``list`` and ``tag``."""
+
+    __tablename__ = "segments"
+    __table_args__ = (UniqueConstraint("workspace_id", "slug"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    slug: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200))
+    filters: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Sequence(Base):
+    """Ordered steps (email, wait, call task) a contact walks through until the end or a stop.
+    Sending happens on business days inside the window, in the contact's time zone (else the
+    sequence's)."""
+
+    __tablename__ = "sequences"
+    __table_args__ = (UniqueConstraint("workspace_id", "slug"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    slug: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(10), default="draft")  # SEQUENCE_STATUSES
+    mailbox_id: Mapped[int | None] = mapped_column(ForeignKey("mailboxes.id", ondelete="SET NULL"))
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    window_start: Mapped[str] = mapped_column(String(5), default="09:00")  # HH:MM local
+    window_end: Mapped[str] = mapped_column(String(5), default="17:00")
+    # ISO weekdays that count as business days (1 = Monday).
+    weekdays: Mapped[list[int]] = mapped_column(Json, default=lambda: [1, 2, 3, 4, 5])
+    # Everyone who submits this form (or gets this magnet through any form) is enrolled.
+    trigger_form_id: Mapped[int | None] = mapped_column(ForeignKey("forms.id", ondelete="SET NULL"))
+    trigger_asset_id: Mapped[int | None] = mapped_column(ForeignKey("assets.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SequenceStep(Base):
+    """One step: an ``email`` (a template), a ``wait`` of ``wait_days`` business days, or a call
+    ``task`` that puts the contact in the call queue with ``note``."""
+
+    __tablename__ = "sequence_steps"
+    __table_args__ = (UniqueConstraint("sequence_id", "position"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    sequence_id: Mapped[int] = mapped_column(ForeignKey("sequences.id", ondelete="CASCADE"))
+    position: Mapped[int]
+    kind: Mapped[str] = mapped_column(String(8))  # STEP_KINDS
+    template_id: Mapped[int | None] = mapped_column(ForeignKey("email_templates.id", ondelete="RESTRICT"))
+    wait_days: Mapped[int] = mapped_column(default=0)
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+class Enrollment(Base):
+    """A contact's walk through a sequence: the next step's position and when it is due."""
+
+    __tablename__ = "enrollments"
+    __table_args__ = (
+        UniqueConstraint("sequence_id", "contact_id"),
+        Index(
+            "ix_enrollments_due",
+            "next_at",
+            sqlite_where=text("status = 'active'"),
+            postgresql_where=text("status = 'active'"),
+        ),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    sequence_id: Mapped[int] = mapped_column(ForeignKey("sequences.id", ondelete="CASCADE"))
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(10), default="active")  # ENROLLMENT_STATUSES
+    position: Mapped[int] = mapped_column(default=0)  # the next step to run
+    next_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    stop_reason: Mapped[str | None] = mapped_column(String(20))  # STOP_REASONS
+    source: Mapped[str] = mapped_column(
+        String(120), default="manual"
+    )  # manual | segment:<slug> | form:<slug>
+    enrolled_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    enrolled_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Broadcast(Base):
+    """A newsletter or announcement: one template to a segment, now or at ``scheduled_at``."""
+
+    __tablename__ = "broadcasts"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    template_id: Mapped[int] = mapped_column(ForeignKey("email_templates.id", ondelete="RESTRICT"))
+    segment_id: Mapped[int | None] = mapped_column(ForeignKey("segments.id", ondelete="SET NULL"))
+    list_id: Mapped[int | None] = mapped_column(ForeignKey("contact_lists.id", ondelete="SET NULL"))
+    mailbox_id: Mapped[int | None] = mapped_column(ForeignKey("mailboxes.id", ondelete="SET NULL"))
+    status: Mapped[str] = mapped_column(String(10), default="draft")  # BROADCAST_STATUSES
+    scheduled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class OutboxMessage(Base):
+    """One email to one person, rendered when queued. ``idempotency_key`` makes queueing it twice
+    store it once (``step:<enrollment>:<position>``, ``broadcast:<id>:<contact>``…); workers claim
+    due rows, and ``state`` records how far sending got (see MESSAGE_STATES)."""
+
+    __tablename__ = "outbox_messages"
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "idempotency_key"),
+        UniqueConstraint("message_id"),
+        Index(
+            "ix_outbox_messages_due",
+            "due_at",
+            sqlite_where=text("state = 'queued'"),
+            postgresql_where=text("state = 'queued'"),
+        ),
+        Index("ix_outbox_messages_mailbox_sent", "mailbox_id", "sent_at"),
+        # The few rows workers hold: read to count a mailbox's messages in flight and to find a
+        # dead worker's claims, however many are queued.
+        Index(
+            "ix_outbox_messages_in_flight",
+            "mailbox_id",
+            "claimed_by",
+            sqlite_where=text("state IN ('claimed', 'releasing')"),
+            postgresql_where=text("state IN ('claimed', 'releasing')"),
+        ),
+        Index("ix_outbox_messages_domain_sent", "recipient_domain", "sent_at"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"), index=True)
+    mailbox_id: Mapped[int] = mapped_column(ForeignKey("mailboxes.id", ondelete="RESTRICT"))
+    template_id: Mapped[int | None] = mapped_column(ForeignKey("email_templates.id", ondelete="SET NULL"))
+    variant_key: Mapped[str | None] = mapped_column(String(16))
+    enrollment_id: Mapped[int | None] = mapped_column(ForeignKey("enrollments.id", ondelete="SET NULL"))
+    step_position: Mapped[int | None]
+    broadcast_id: Mapped[int | None] = mapped_column(ForeignKey("broadcasts.id", ondelete="SET NULL"))
+    idempotency_key: Mapped[str] = mapped_column(String(200))
+    # The RFC 5322 Message-ID, without angle brackets: replies name it in In-Reply-To/References.
+    message_id: Mapped[str] = mapped_column(String(250))
+    to_email: Mapped[str] = mapped_column(String(320))
+    to_name: Mapped[str] = mapped_column(String(200), default="")
+    recipient_domain: Mapped[str] = mapped_column(String(255))
+    subject: Mapped[str] = mapped_column(String(500))
+    html: Mapped[str] = mapped_column(Text, default="")
+    text: Mapped[str] = mapped_column(Text, default="")
+    state: Mapped[str] = mapped_column(String(10), default="queued")  # MESSAGE_STATES
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    attempts: Mapped[int] = mapped_column(default=0)
+    claimed_by: Mapped[str | None] = mapped_column(String(100))
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    smtp_response: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Suppression(Base):
+    """An address that must not be mailed: unsubscribed, hard-bounced, complained, or added by hand.
+    Checked when a message is queued and again at send time."""
+
+    __tablename__ = "suppressions"
+    __table_args__ = (UniqueConstraint("workspace_id", "email"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    email: Mapped[str] = mapped_column(String(320))  # normalized (lower case)
+    reason: Mapped[str] = mapped_column(String(16))  # SUPPRESSION_REASONS
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("outbox_messages.id", ondelete="SET NULL"))
+    note: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class InboundMessage(Base):
+    """A message that came back: a reply, an auto-reply, a bounce (RFC 3464) or a complaint, read
+    over IMAP or posted to the inbound webhook. Its Message-ID makes reading it twice harmless."""
+
+    __tablename__ = "inbound_messages"
+    __table_args__ = (UniqueConstraint("workspace_id", "header_message_id"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    mailbox_id: Mapped[int | None] = mapped_column(ForeignKey("mailboxes.id", ondelete="SET NULL"))
+    header_message_id: Mapped[str] = mapped_column(String(250))
+    kind: Mapped[str] = mapped_column(String(12))  # INBOUND_KINDS
+    outbox_message_id: Mapped[int | None] = mapped_column(
+        ForeignKey("outbox_messages.id", ondelete="SET NULL")
+    )
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"), index=True)
+    from_email: Mapped[str | None] = mapped_column(String(320))
+    subject: Mapped[str | None] = mapped_column(String(500))
+    snippet: Mapped[str | None] = mapped_column(Text)  # the first lines of the reply's own text
+    bounce_kind: Mapped[str | None] = mapped_column(String(4))  # hard | soft
+    diagnostic: Mapped[str | None] = mapped_column(String(1000))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

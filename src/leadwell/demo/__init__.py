@@ -23,6 +23,7 @@ from leadwell.db.session import Database
 from leadwell.demo.capture import build_capture, prefixed, public_prefix
 from leadwell.demo.cast import Calendar, Deal, Org, Person, draw_cast
 from leadwell.demo.data import HISTORY_DAYS
+from leadwell.demo.outreach import DemoOutreach, setup_outreach
 from leadwell.demo.story import plan_sales, tell
 from leadwell.errors import InvalidInput
 from leadwell.icp.definition import Definition, parse_definition
@@ -124,12 +125,13 @@ def build_demo(
         plan_sales(rng, people)
         org_ids = _insert(session, "organizations", [_org_row(workspace.id, org, now) for org in orgs], True)
         ids = {org.domain: org_id for org, org_id in zip(orgs, org_ids, strict=True)}
+        outreach = setup_outreach(session, workspace.id, cal, prefix, None)
         events = deals = 0
         for start in range(0, len(people), CHUNK):
             batch = people[start : start + CHUNK]
             for p in batch:
                 tell(rng, p, cal)
-            written = _write(session, workspace.id, batch, ids, salespeople, prefix)
+            written = _write(session, workspace.id, batch, ids, salespeople, prefix, outreach)
             events, deals = events + written[0], deals + written[1]
             for p in batch:
                 p.events.clear()
@@ -243,6 +245,7 @@ def _write(
     org_ids: dict[str, int],
     salespeople: list[int],
     prefix: str,
+    outreach: DemoOutreach,
 ) -> tuple[int, int]:
     """Insert told contacts with their email rows, events and deals; returns (events, deals) written."""
     links = [
@@ -263,7 +266,7 @@ def _write(
             "type": e.type,
             "occurred_at": e.at,
             "received_at": e.at,
-            "properties": prefixed(e.properties, prefix),
+            "properties": outreach.properties(p.email, e.type, prefixed(e.properties, prefix), e.campaign),
             "source": e.source,
             "campaign": e.campaign,
         }
@@ -271,6 +274,7 @@ def _write(
         for e in p.events
     ]
     _insert(session, "events", events)
+    added = outreach.write(session, people, ids)
     _insert(session, "stage_changes", _history(workspace_id, people, ids))
     deals = [
         _deal_row(workspace_id, p, p.deal, i, *link)
@@ -278,7 +282,7 @@ def _write(
         if p.deal is not None
     ]
     _insert(session, "deals", deals)
-    return len(events), len(deals)
+    return len(events) + added, len(deals)
 
 
 def _history(workspace_id: int, people: list[Person], ids: list[int]) -> list[dict[str, Any]]:

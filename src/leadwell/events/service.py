@@ -17,6 +17,7 @@ from leadwell.errors import InvalidInput, NotFound
 from leadwell.events.types import validate_properties
 from leadwell.ids import BadId, IdCodec
 from leadwell.inputs import Input
+from leadwell.outreach.stops import stop_enrollments
 from leadwell.pagination import Page, check_limit
 from leadwell.scoring.engine import EventRow, apply_events
 
@@ -133,7 +134,17 @@ def record_events(
         for row, event_id in zip(fresh, new_ids, strict=True)
     ]
     apply_events(session, workspace_id, scored, now)
+    _stop_sequences_on_meetings(session, workspace_id, fresh, now)
     return _results(rows, fresh, new_ids, seen)
+
+
+def _stop_sequences_on_meetings(
+    session: Session, workspace_id: int, rows: list[dict[str, Any]], now: datetime
+) -> None:
+    """A meeting booked (recorded from a calendar tool, say) ends the contact's email sequences."""
+    met = sorted({row["contact_id"] for row in rows if row["type"] == "meeting_booked"})
+    for contact_id in met:
+        stop_enrollments(session, workspace_id, contact_id, "meeting_booked", now)
 
 
 def _insert_rows(session: Session, rows: list[dict[str, Any]]) -> list[int]:

@@ -53,6 +53,10 @@ class PageViewed(Properties):
 class EmailEvent(Properties):
     message: str | None = Field(default=None, max_length=200)
     subject: str | None = None
+    template: str | None = Field(default=None, max_length=64, description="The template's slug.")
+    variant: str | None = Field(default=None, max_length=16, description="The template variant sent.")
+    sequence: str | None = Field(default=None, max_length=64, description="The sequence's slug.")
+    broadcast: str | None = Field(default=None, max_length=200, description="The broadcast's name.")
 
 
 class EmailClicked(EmailEvent):
@@ -112,6 +116,25 @@ class DealClosed(Properties):
     reason: str | None = None
 
 
+class SequenceEnrolled(Properties):
+    sequence: str = Field(min_length=1, max_length=64)
+    source: str | None = Field(
+        default=None, max_length=120, description="manual, segment:<slug> or form:<slug>."
+    )
+
+
+class SequenceFinished(Properties):
+    sequence: str = Field(min_length=1, max_length=64)
+    reason: Literal[
+        "completed", "replied", "meeting_booked", "unsubscribed", "bounced", "manual", "suppressed", "merged"
+    ]
+
+
+class CallTask(Properties):
+    sequence: str | None = Field(default=None, max_length=64)
+    note: str | None = Field(default=None, max_length=2000)
+
+
 class NoteAdded(Properties):
     text: str = Field(min_length=1, max_length=2000)
 
@@ -137,6 +160,9 @@ EVENT_TYPES: dict[str, type[Properties]] = {
     "deal_won": DealClosed,
     "deal_lost": DealClosed,
     "note_added": NoteAdded,
+    "sequence_enrolled": SequenceEnrolled,
+    "sequence_finished": SequenceFinished,
+    "call_task": CallTask,
 }
 
 EVENT_LABELS: dict[str, str] = {
@@ -160,6 +186,9 @@ EVENT_LABELS: dict[str, str] = {
     "deal_won": "Deal won",
     "deal_lost": "Deal lost",
     "note_added": "Note",
+    "sequence_enrolled": "Enrolled in a sequence",
+    "sequence_finished": "Left a sequence",
+    "call_task": "Call task",
 }
 
 

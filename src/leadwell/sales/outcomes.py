@@ -7,9 +7,12 @@
 | not_a_fit (needs a reason) | disqualified | never |
 | not_now (needs a revisit date) | nurture | on the revisit date, 09:00 in the contact's time zone |
 
-Every outcome writes a ``call_logged`` event (scored like any event) and may carry what the call
-found out (``learned`` field values, see :mod:`leadwell.sales.learned`). Everything happens in the
-caller's transaction and is checked before anything is written, so an error leaves nothing behind.
+A booked meeting also stops the contact's email sequences (reason ``meeting_booked``). Every
+outcome writes a ``call_logged`` event (scored like any event), clears the contact's place at the
+top of the queue if a reply had put it there (:mod:`leadwell.outreach.hot`), and may carry what
+the call found out (``learned`` field values, see :mod:`leadwell.sales.learned`). Everything
+happens in the caller's transaction and is checked before anything is written, so an error leaves
+nothing behind.
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ from leadwell.db.types import utcnow
 from leadwell.errors import InvalidInput
 from leadwell.events.types import validate_properties
 from leadwell.ids import IdCodec
+from leadwell.outreach.hot import clear_hot
+from leadwell.outreach.stops import stop_enrollments
 from leadwell.sales.learned import Learned, check_learned, write_learned
 from leadwell.sales.why_now import MONTHS
 from leadwell.scoring.engine import score_new_events
@@ -217,6 +222,8 @@ def log_outcome(
     session.add_all(events)
     session.flush()
     score_new_events(session, workspace_id, events)
+    if checked.outcome == "meeting_booked":  # the conversation is on: no more automated mail
+        stop_enrollments(session, workspace_id, contact.id, "meeting_booked", moment)
     session.refresh(contact)
     engagement = engagement_of(session, workspace_id, contact.id, contact.stage)
     session.refresh(engagement)
@@ -240,5 +247,6 @@ def _record_call(engagement: Engagement, checked: _Checked, due_at: datetime | N
     engagement.last_outcome = checked.outcome
     engagement.last_called_at = now
     engagement.due_at = due_at
+    clear_hot(engagement)  # whatever came of it, the reply has had its call
     # A resurfaced lead's reason stays until its stage moves (move_stage clears it): after "no
     # answer" it still explains why the lead is worth another try.

@@ -12,6 +12,12 @@ any "now"), skipping those not due yet. Within a grade P only grows with engagem
 Nurture contacts whose revisit date has come join them, read from ``ix_engagements_due``; they
 leave that state on their next call, so there are few of them (at most :data:`PARKED_SCAN` are read,
 oldest revisit date first). Grade F (qualified out) and contacts merged away never appear.
+
+Hot contacts come first: those who replied to an email and have not been called since
+(``Engagement.hot_at``, read newest first from ``ix_engagements_hot``), whatever their grade or
+retry date — they wrote to us, so even a qualified-out contact gets an answer. Only contacts
+worked elsewhere (opportunities, customers, disqualified: queue state ``closed``) stay out. The
+next call logged for them clears it; behind them the queue keeps its expected-value order.
 """
 
 from __future__ import annotations
@@ -57,7 +63,11 @@ _CANDIDATE = (
     Engagement.resurfaced_why,
     Engagement.last_outcome,
     Engagement.last_called_at,
+    Engagement.hot_at,
+    Engagement.hot_why,
 )
+# Queue states a hot contact shows in: closed ones are worked on the pipeline or were ruled out.
+HOT_STATES = ("open", "parked")
 
 
 @dataclass(frozen=True)
@@ -144,13 +154,16 @@ def expected_deal_value(session: Session, workspace_id: int, settings: Settings,
     return DealValue(settings.queue.deal_value, currency, "settings", count)
 
 
-def _candidates_part(state: str, owner: bool) -> AnySelect:
+def _candidates_part(state: str | tuple[str, ...], owner: bool) -> AnySelect:
+    in_state = (
+        Engagement.queue_state.in_(state) if isinstance(state, tuple) else Engagement.queue_state == state
+    )
     query: AnySelect = (
         select(*_CANDIDATE)
         .join(Contact, Contact.id == Engagement.contact_id)
         .where(
             Engagement.workspace_id == bindparam("workspace_id"),
-            Engagement.queue_state == state,
+            in_state,
             Contact.merged_into_id.is_(None),
         )
     )
@@ -163,8 +176,9 @@ def _candidates_part(state: str, owner: bool) -> AnySelect:
 def candidates_statement(owner: bool) -> CompoundSelect[Any]:
     """One statement for every candidate: for each grade A–E and ungraded, the top ``:limit`` due
     open leads by rank key (one short scan of ``ix_engagements_queue`` each), and the nurture
-    contacts whose revisit date has come (``ix_engagements_due``). Built once per process: putting
-    a dozen selects together costs more than running them."""
+    contacts whose revisit date has come (``ix_engagements_due``), and the ``:limit`` hot contacts
+    who replied most recently (``ix_engagements_hot``). Built once per process: putting a dozen
+    selects together costs more than running them."""
     now = bindparam("now", type_=UTCDateTime)
     due = or_(Engagement.due_at.is_(None), Engagement.due_at <= now)
     parts = []
@@ -179,6 +193,13 @@ def candidates_statement(owner: bool) -> CompoundSelect[Any]:
         .limit(PARKED_SCAN)
     )
     parts.append(revisits.subquery())
+    hot = (
+        _candidates_part(HOT_STATES, owner)
+        .where(Engagement.hot_at.is_not(None))
+        .order_by(Engagement.hot_at.desc())
+        .limit(bindparam("limit", type_=Integer))
+    )
+    parts.append(hot.subquery())
     return union_all(*(select(*part.c) for part in parts))
 
 
@@ -210,15 +231,20 @@ _PEOPLE = (
 
 
 def _rank(rows: Sequence[Any], settings: Settings, deal: DealValue, now: datetime) -> list[_Candidate]:
+    """Hot contacts first, most recent reply first; then the rest by expected value."""
     rate, value = settings.decay_rate, float(deal.amount)
     ranked = []
-    for row in rows:
+    unique = {row.contact_id: row for row in rows}  # a hot contact is also read by its grade's part
+    for row in unique.values():
         engagement = current(row.score, row.scored_at, now, rate)
         probability = settings.queue.probability(row.grade, engagement)
         ranked.append(_Candidate(row, engagement, probability, probability * value))
+    hot = [c for c in ranked if c.row.hot_at is not None]
+    hot.sort(key=lambda c: (-c.row.hot_at.timestamp(), c.row.contact_id))
+    rest = [c for c in ranked if c.row.hot_at is None]
     # Ties (common among leads not engaged yet) go to the better fit, then the older contact.
-    ranked.sort(key=lambda c: (-c.value, -c.engagement, -(c.row.fit_score or -1), c.row.contact_id))
-    return ranked
+    rest.sort(key=lambda c: (-c.value, -c.engagement, -(c.row.fit_score or -1), c.row.contact_id))
+    return hot + rest
 
 
 def call_queue(
@@ -241,7 +267,14 @@ def call_queue(
     people = {row.id: row for row in session.execute(_PEOPLE, {"ids": ids})}
     leads = [
         Lead(
-            c.row.contact_id, c.row.icp_id, c.row.grade, c.row.queue_state, c.row.due_at, c.row.resurfaced_why
+            c.row.contact_id,
+            c.row.icp_id,
+            c.row.grade,
+            c.row.queue_state,
+            c.row.due_at,
+            c.row.resurfaced_why,
+            c.row.hot_at,
+            c.row.hot_why,
         )
         for c in chosen
     ]

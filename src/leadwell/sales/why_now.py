@@ -1,7 +1,8 @@
 """Why call this lead now, in plain words, for the queue's few leads at once (a handful of queries
 for the whole page, never one per lead).
 
-In order: why a nurture contact came back ("new engagement: Replied to an email (+40)"), a revisit
+In order: that the contact just wrote back ('Replied to "Pricing" 2 hours ago', until a call is
+logged), why a nurture contact came back ("new engagement: Replied to an email (+40)"), a revisit
 date that has come ("revisit date today (not now on 3 Nov: budget next quarter)"), the strongest
 engagement of the last 30 days ("read 89% of 'How to Attract High Value Clients' yesterday"), and
 the fit ("grade A: employees 250 ≥ 100, roi_months 2 ≤ 3"). Fields the fit could not decide are
@@ -27,6 +28,7 @@ from leadwell.icp.definition import from_document
 from leadwell.icp.fields import resolve
 from leadwell.icp.fit_view import FitShown, field_words
 from leadwell.icp.reasons import Reason, expand_reasons
+from leadwell.outreach.hot import hot_words
 from leadwell.scoring.decay import days
 from leadwell.scoring.points import match
 from leadwell.scoring.settings import Settings
@@ -60,6 +62,8 @@ class Lead:
     queue_state: str
     due_at: datetime | None
     resurfaced_why: str | None
+    hot_at: datetime | None = None
+    hot_why: str | None = None
 
 
 @dataclass(frozen=True)
@@ -284,10 +288,17 @@ def explain(
     fits = _fits(session, leads)
     told = {}
     for lead in leads:
-        sentences = [lead.resurfaced_why] if lead.resurfaced_why else []
+        sentences = []
+        if lead.hot_at is not None and lead.hot_why:
+            sentences.append(hot_words(lead.hot_why, lead.hot_at, now))
+        hot = bool(sentences)
+        if lead.resurfaced_why:
+            sentences.append(lead.resurfaced_why)
         if lead.queue_state == "parked" and lead.due_at is not None:
             sentences.append(revisit_words(lead.due_at, now, calls.get(lead.contact_id)))
-        strongest = _strongest(settings, events.get(lead.contact_id, []), now)
+        seen = events.get(lead.contact_id, [])
+        # The reply is said already, with its age: the strongest of the rest follows.
+        strongest = _strongest(settings, [e for e in seen if e.type != "email_replied"] if hot else seen, now)
         if strongest is not None:
             sentences.append(f"{strongest[0]} {day_words(strongest[1], now)}")
         fit = fits.get(lead.contact_id)

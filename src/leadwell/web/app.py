@@ -31,7 +31,7 @@ from leadwell.web.ratelimit import RateLimiter
 STATIC = Path(__file__).parent / "static"
 SESSION_MAX_AGE = 14 * 24 * 3600
 # Where files are posted: these take max_upload_bytes. A path ending in "/" covers all below it.
-UPLOAD_PATHS = ("/contacts/import", "/capture/assets/", "/capture/pages/")
+UPLOAD_PATHS = ("/contacts/import", "/capture/assets/", "/capture/pages/", "/inbound/")
 
 
 class SchemaOutOfDate(RuntimeError):
@@ -132,6 +132,8 @@ def _page_modules() -> list[Any]:
     from leadwell.contacts import duplicates_pages, import_pages, import_summary_pages
     from leadwell.contacts import pages as contacts_pages
     from leadwell.icp import pages as icp_pages
+    from leadwell.outreach import inbound_api, mailbox_pages, outbox_pages, template_pages, unsubscribe
+    from leadwell.outreach import overview_pages as outreach_pages
     from leadwell.sales import pipeline_pages, queue_pages
     from leadwell.scoring import list_pages, stage_pages
     from leadwell.scoring import pages as scoring_pages
@@ -158,6 +160,12 @@ def _page_modules() -> list[Any]:
         public_pages,
         reader_pages,
         tracking_routes,
+        inbound_api,
+        outreach_pages,
+        template_pages,
+        mailbox_pages,
+        outbox_pages,
+        unsubscribe,
     ]
 
 

@@ -23,7 +23,7 @@ NAVIGATION: tuple[tuple[str, str | None], ...] = (
     ("Call queue", "queue_page"),
     ("Pipeline", "pipeline_board"),
     ("Capture", "capture_overview"),
-    ("Outreach", None),
+    ("Outreach", "outreach_overview"),
     ("Experiments", None),
     ("Reports", None),
     ("Settings", "settings"),

@@ -312,3 +312,25 @@ COUNTRY_NAMES: dict[str, str] = _build()
 def country_code(text: str) -> str | None:
     """The ISO 3166-1 alpha-2 code for a country name, alias or code, or None when unknown."""
     return COUNTRY_NAMES.get(normalize_country_text(text))
+
+
+def _short_names() -> dict[str, str]:
+    names: dict[str, str] = {}
+    for line in _TABLE.splitlines():
+        if line.strip() and not line.startswith(" "):
+            code, _alpha3, aliases = line.split(" ", 2)
+            # "Congo, The Democratic Republic of the" reads badly in a sentence: take the first
+            # name without an inverted part when there is one.
+            choices = aliases.split("|")
+            plain = next((name for name in choices if ", " not in name), choices[0])
+            names[code] = plain.removeprefix("the ")
+    return names
+
+
+SHORT_NAMES: dict[str, str] = _short_names()
+"""Alpha-2 code -> the country's short English name ("DE" -> "Germany")."""
+
+
+def country_name(code: str | None) -> str | None:
+    """The short English name of an ISO 3166-1 alpha-2 code, or None when unknown."""
+    return SHORT_NAMES.get((code or "").strip().upper())
