@@ -20,6 +20,7 @@ from urllib.parse import quote
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import create_engine, text
 
 from leadwell.config import Settings
@@ -31,6 +32,10 @@ from leadwell.web.app import create_app
 from tests import factories
 
 T = TypeVar("T")
+
+# Time limits per example turn a busy machine into failures; speed is measured in bench/.
+hypothesis_settings.register_profile("leadwell", deadline=None)
+hypothesis_settings.load_profile("leadwell")
 
 PG_URL = os.environ.get("LEADWELL_TEST_DATABASE_URL")
 BACKENDS = ["sqlite", "postgres"] if PG_URL else ["sqlite"]

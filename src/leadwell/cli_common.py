@@ -15,10 +15,12 @@ import typer
 from pydantic import ValidationError
 from sqlalchemy.exc import OperationalError
 
+from leadwell.auth.accounts import find_workspace
 from leadwell.config import Settings, load_settings
 from leadwell.db.migrate import current_revision, head_revision, upgrade
-from leadwell.db.session import Database
+from leadwell.db.session import Database, stored_secret_key
 from leadwell.errors import LeadwellError
+from leadwell.ids import IdCodec
 
 DatabaseUrl = Annotated[
     str | None,
@@ -44,6 +46,7 @@ class Format(StrEnum):
 
 
 FormatOpt = Annotated[Format, typer.Option("--format", help="Output format.")]
+ArchivedOpt = Annotated[bool, typer.Option("--archived", help="Include archived ones too.")]
 
 
 class Failure(Exception):
@@ -128,3 +131,17 @@ def emit(rows: Sequence[dict[str, Any]], output: Format) -> None:
     typer.echo("  ".join(c.ljust(widths[c]) for c in columns))
     for row in rows:
         typer.echo("  ".join(str(row[c] if row[c] is not None else "").ljust(widths[c]) for c in columns))
+
+
+def workspace_id_of(db: Database, workspace: str | None) -> int:
+    """The id of the workspace named by ``--workspace`` (its slug), else a clear error."""
+    with db.session() as session:
+        return find_workspace(session, require_workspace(workspace)).id
+
+
+def codec_for(db: Database, database_url: str | None) -> IdCodec:
+    """The public-id codec of this installation: the configured secret, else the stored one."""
+    configured = settings_for(database_url).secret_key
+    secret = configured.get_secret_value() if configured else stored_secret_key(db)
+    assert secret is not None  # created on first use
+    return IdCodec(secret)

@@ -84,6 +84,7 @@ class Worker:
         self.total = Outcome()
         self.counts: Counter[str] = Counter()
         self._links: LinkMaker | None = None
+        self._sign: Signing | None = None
 
     def jobs(self) -> list[Job]:
         """The work, in the order each round does it."""
@@ -97,7 +98,9 @@ class Worker:
         ]
 
     def _signing(self, db: Database) -> Signing:
-        return signing_for(db, self.settings)
+        if self._sign is None:
+            self._sign = signing_for(db, self.settings)
+        return self._sign
 
     def _sequences(self, db: Database) -> int:
         return advance_due(db, signing=self._signing(db))

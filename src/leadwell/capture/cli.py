@@ -10,29 +10,28 @@ from typing import Annotated, Any
 import typer
 from sqlalchemy.exc import IntegrityError
 
-from leadwell.auth.accounts import find_workspace
 from leadwell.capture.assets import AssetInput, Upload, create_asset, list_assets
 from leadwell.capture.attendance import CONCURRENT, AttendanceSummary, import_attendance_file
 from leadwell.capture.form_defs import list_forms
 from leadwell.capture.page_defs import list_pages
 from leadwell.capture.stats import PERIODS, magnet_numbers, since_of
 from leadwell.cli_common import (
+    ArchivedOpt,
     DatabaseUrl,
     Failure,
     Format,
     FormatOpt,
     WorkspaceOpt,
+    codec_for,
     emit,
     opened,
     reporting,
-    require_workspace,
     settings_for,
+    workspace_id_of,
 )
 from leadwell.db.models import Asset, Form
-from leadwell.db.session import Database, stored_secret_key
 from leadwell.db.types import utcnow
 from leadwell.errors import InvalidInput
-from leadwell.ids import IdCodec
 
 capture_app = typer.Typer(
     help="Lead magnets, forms, landing pages and webinar attendance.", no_args_is_help=True
@@ -44,18 +43,6 @@ def _read_file(file: Path) -> bytes:
     if not file.is_file():
         raise InvalidInput(f"FILE: {file} does not exist or is not a file", field="file")
     return file.read_bytes()
-
-
-def _workspace_id(db: Database, workspace: str | None) -> int:
-    with db.session() as session:
-        return find_workspace(session, require_workspace(workspace)).id
-
-
-def _codec(db: Database, database_url: str | None) -> IdCodec:
-    configured = settings_for(database_url).secret_key
-    secret = configured.get_secret_value() if configured else stored_secret_key(db)
-    assert secret is not None  # created on first use
-    return IdCodec(secret)
 
 
 def _summary_lines(summary: AttendanceSummary) -> list[str]:
@@ -83,8 +70,8 @@ def attendance(
     """Import who registered for and attended a webinar or seminar; importing again adds nothing."""
     with reporting(), opened(database_url) as db:
         content = _read_file(file)
-        workspace_id = _workspace_id(db, workspace)
-        codec = _codec(db, database_url)
+        workspace_id = workspace_id_of(db, workspace)
+        codec = codec_for(db, database_url)
         try:
             with db.session() as session:
                 summary = import_attendance_file(session, codec, workspace_id, asset, content, utcnow())
@@ -113,14 +100,14 @@ def magnets(
     database_url: DatabaseUrl = None,
     workspace: WorkspaceOpt = None,
     period: PeriodOpt = "90",
-    archived: Annotated[bool, typer.Option("--archived", help="Include archived magnets.")] = False,
+    archived: ArchivedOpt = False,
     output: FormatOpt = Format.table,
 ) -> None:
     """Lead magnets with their numbers (viewed → submitted → downloaded → read), newest first."""
     with reporting(), opened(database_url) as db:
         if period not in PERIODS:
             raise InvalidInput(f"--period: one of {', '.join(PERIODS)}", field="--period")
-        workspace_id = _workspace_id(db, workspace)
+        workspace_id = workspace_id_of(db, workspace)
         with db.session() as session:
             assets = list_assets(session, workspace_id, archived)
             numbers = magnet_numbers(session, workspace_id, assets, since_of(period, utcnow()))
@@ -147,12 +134,12 @@ def _form_row(form: Form, gated: dict[int, str]) -> dict[str, Any]:
 def forms(
     database_url: DatabaseUrl = None,
     workspace: WorkspaceOpt = None,
-    archived: Annotated[bool, typer.Option("--archived", help="Include archived forms.")] = False,
+    archived: ArchivedOpt = False,
     output: FormatOpt = Format.table,
 ) -> None:
     """Forms with their fields, gated magnet, consent and allowed origins."""
     with reporting(), opened(database_url) as db:
-        workspace_id = _workspace_id(db, workspace)
+        workspace_id = workspace_id_of(db, workspace)
         with db.session() as session:
             gated = {asset.id: asset.slug for asset in list_assets(session, workspace_id, archived=True)}
             rows = [_form_row(form, gated) for form in list_forms(session, workspace_id, archived)]
@@ -165,7 +152,7 @@ def pages(
 ) -> None:
     """Landing pages with their path, form and whether they are published."""
     with reporting(), opened(database_url) as db:
-        workspace_id = _workspace_id(db, workspace)
+        workspace_id = workspace_id_of(db, workspace)
         with db.session() as session:
             slugs = {form.id: form.slug for form in list_forms(session, workspace_id, archived=True)}
             rows = [
@@ -195,7 +182,7 @@ def magnet_add(
         content = _read_file(file)
         kind = "epub" if content.startswith(b"PK\x03\x04") else "pdf"
         limit = settings_for(database_url).max_upload_bytes
-        workspace_id = _workspace_id(db, workspace)
+        workspace_id = workspace_id_of(db, workspace)
         data = AssetInput(kind, title, slug=slug or "", description=description)
         with db.session() as session:
             asset = create_asset(session, workspace_id, data, Upload(content, file.name), limit)

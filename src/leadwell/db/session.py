@@ -76,15 +76,17 @@ class Database:
 
 def stored_secret_key(db: Database, create: bool = True) -> str | None:
     """The installation's secret key from the database, generated on first use when ``create``."""
-    with db.session() as session:
-        row = session.get(InstanceSetting, "secret_key")
-        if row is not None:
-            return row.value
-        if not create:
-            return None
-        value = secrets.token_urlsafe(48)
-        session.add(InstanceSetting(key="secret_key", value=value))
-    # Another process may have raced us; the stored row wins.
+    try:
+        with db.session() as session:
+            row = session.get(InstanceSetting, "secret_key")
+            if row is not None:
+                return row.value
+            if not create:
+                return None
+            session.add(InstanceSetting(key="secret_key", value=secrets.token_urlsafe(48)))
+    except IntegrityError:
+        pass  # another process or thread stored one first
+    # Whoever won the race, the stored row is the key.
     with db.session() as session:
         return session.scalars(select(InstanceSetting.value).where(InstanceSetting.key == "secret_key")).one()
 

@@ -22,6 +22,7 @@ from leadwell.cli_common import (
     opened,
     reporting,
     require_workspace,
+    workspace_id_of,
 )
 from leadwell.db.models import INBOUND_KINDS, Contact, InboundMessage, Mailbox
 from leadwell.db.session import Database, with_retries
@@ -34,11 +35,6 @@ from leadwell.outreach.inbound_api import MAX_INBOUND_BYTES
 inbound_app = typer.Typer(help="Replies, bounces and complaints: read, list, import.", no_args_is_help=True)
 MailboxOpt = Annotated[str | None, typer.Option("--mailbox", help="The mailbox's slug.")]
 MAX_LIST = 1000
-
-
-def _workspace_id(db: Database, workspace: str | None) -> int:
-    with db.session() as session:
-        return find_workspace(session, require_workspace(workspace)).id
 
 
 def _mailbox_ids(db: Database, workspace: str | None, slug: str | None) -> list[int]:
@@ -118,7 +114,7 @@ def list_inbound(
             raise InvalidInput(f"--kind: one of {', '.join(INBOUND_KINDS)}", field="kind")
         if not 1 <= limit <= MAX_LIST:
             raise InvalidInput(f"--limit: between 1 and {MAX_LIST}", field="limit")
-        workspace_id = _workspace_id(db, workspace)
+        workspace_id = workspace_id_of(db, workspace)
         with db.session() as session:
             query = (
                 select(InboundMessage, Contact, Mailbox.slug)
@@ -164,7 +160,7 @@ def import_message(
     """Handle one message saved as a file, as if it had been read from the mailbox."""
     with reporting(), opened(database_url) as db:
         raw = _read(file)
-        workspace_id = _workspace_id(db, workspace)
+        workspace_id = workspace_id_of(db, workspace)
         mailbox_id = _mailbox_id(db, workspace_id, mailbox)
 
         def work(session: Session) -> str:

@@ -10,8 +10,8 @@ from typing import Annotated, Any
 import typer
 from sqlalchemy import select
 
-from leadwell.auth.accounts import find_workspace
 from leadwell.cli_common import (
+    ArchivedOpt,
     DatabaseUrl,
     Failure,
     Format,
@@ -20,11 +20,10 @@ from leadwell.cli_common import (
     emit,
     opened,
     reporting,
-    require_workspace,
     settings_for,
+    workspace_id_of,
 )
 from leadwell.db.models import MESSAGE_STATES, Mailbox, OutboxMessage
-from leadwell.db.session import Database
 from leadwell.db.types import utcnow
 from leadwell.errors import InvalidInput
 from leadwell.outreach import dkim
@@ -33,11 +32,6 @@ from leadwell.outreach.outbox import cancel_message, default_links, queue_test_m
 
 mailboxes_app = typer.Typer(help="Sending mailboxes: list, add, show.", no_args_is_help=True)
 MAX_LIST = 1000
-
-
-def _workspace_id(db: Database, workspace: str | None) -> int:
-    with db.session() as session:
-        return find_workspace(session, require_workspace(workspace)).id
 
 
 def _summary(mailbox: Mailbox, used: int) -> dict[str, Any]:
@@ -59,12 +53,12 @@ def _summary(mailbox: Mailbox, used: int) -> dict[str, Any]:
 def mailboxes_list(
     database_url: DatabaseUrl = None,
     workspace: WorkspaceOpt = None,
-    archived: Annotated[bool, typer.Option("--archived", help="Include archived mailboxes.")] = False,
+    archived: ArchivedOpt = False,
     output: FormatOpt = Format.table,
 ) -> None:
     """The workspace's mailboxes with today's use against today's limit (UTC day)."""
     with reporting(), opened(database_url) as db:
-        workspace_id = _workspace_id(db, workspace)
+        workspace_id = workspace_id_of(db, workspace)
         now = utcnow()
         with db.session() as session:
             found = service.list_mailboxes(session, workspace_id, archived=archived)
@@ -115,7 +109,7 @@ def mailboxes_add(
 ) -> None:
     """Add a sending mailbox; prints its slug, and the DNS record to publish when it signs."""
     with reporting(), opened(database_url) as db:
-        workspace_id = _workspace_id(db, workspace)
+        workspace_id = workspace_id_of(db, workspace)
         key = dkim.generate_key() if new_dkim_key else _key_text(dkim_key)
         given = service.MailboxInput(
             slug=slug,
@@ -155,7 +149,7 @@ def mailboxes_show(
 ) -> None:
     """One mailbox: its settings (never its passwords or key), limits and DKIM DNS record."""
     with reporting(), opened(database_url) as db:
-        workspace_id = _workspace_id(db, workspace)
+        workspace_id = workspace_id_of(db, workspace)
         now = utcnow()
         with db.session() as session:
             mailbox = service.mailbox_by_slug(session, workspace_id, slug)
@@ -192,7 +186,7 @@ def outbox(
     with reporting(), opened(database_url) as db:
         if state is not None and state not in MESSAGE_STATES:
             raise InvalidInput(f"--state: one of {', '.join(MESSAGE_STATES)}", field="state")
-        workspace_id = _workspace_id(db, workspace)
+        workspace_id = workspace_id_of(db, workspace)
         with db.session() as session:
             query = (
                 select(OutboxMessage, Mailbox.slug)
@@ -230,7 +224,7 @@ def send_test(
     from leadwell.worker import worker_name
 
     with reporting(), opened(database_url) as db:
-        workspace_id = _workspace_id(db, workspace)
+        workspace_id = workspace_id_of(db, workspace)
         with db.session() as session:
             found = service.mailbox_by_slug(session, workspace_id, mailbox)
             message = queue_test_message(session, workspace_id, found.id, to, "leadwell outreach send-test")

@@ -10,23 +10,22 @@ import typer
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from leadwell.auth.accounts import find_workspace
 from leadwell.cli_common import (
+    ArchivedOpt,
     DatabaseUrl,
     Format,
     FormatOpt,
     WorkspaceOpt,
+    codec_for,
     emit,
     opened,
     reporting,
-    require_workspace,
-    settings_for,
+    workspace_id_of,
 )
 from leadwell.db.models import EmailTemplate, Sequence
-from leadwell.db.session import Database, stored_secret_key
 from leadwell.db.types import utcnow
 from leadwell.errors import InvalidInput
-from leadwell.ids import BadId, IdCodec
+from leadwell.ids import BadId
 from leadwell.outreach import broadcasts as newsletters
 from leadwell.outreach import enroll as enrolment
 from leadwell.outreach import segments as segment_defs
@@ -49,18 +48,6 @@ broadcasts_app = typer.Typer(help="Newsletters: list, schedule, cancel.", no_arg
 Slug = Annotated[str, typer.Argument(help="The sequence's slug.")]
 
 
-def _workspace_id(db: Database, workspace: str | None) -> int:
-    with db.session() as session:
-        return find_workspace(session, require_workspace(workspace)).id
-
-
-def _codec(db: Database, database_url: str | None) -> IdCodec:
-    configured = settings_for(database_url).secret_key
-    secret = configured.get_secret_value() if configured else stored_secret_key(db)
-    assert secret is not None  # created on first use
-    return IdCodec(secret)
-
-
 def _figures(numbers: Any, metrics: tuple[str, ...]) -> dict[str, Any]:
     return {metric: numbers[metric] for metric in metrics}
 
@@ -69,12 +56,12 @@ def _figures(numbers: Any, metrics: tuple[str, ...]) -> dict[str, Any]:
 def sequences_list(
     database_url: DatabaseUrl = None,
     workspace: WorkspaceOpt = None,
-    archived: Annotated[bool, typer.Option("--archived", help="Include archived sequences.")] = False,
+    archived: ArchivedOpt = False,
     output: FormatOpt = Format.table,
 ) -> None:
     """Sequences by name, with their numbers (enrolled, active, sent, opened, replied, meetings, won)."""
     with reporting(), opened(database_url) as db:
-        workspace_id = _workspace_id(db, workspace)
+        workspace_id = workspace_id_of(db, workspace)
         with db.session() as session:
             rows = sequence_defs.list_sequences(session, workspace_id, archived=archived)
             numbers = sequence_numbers(session, workspace_id, [s.id for s in rows])
@@ -126,7 +113,7 @@ def sequences_show(
 ) -> None:
     """A sequence's settings, its steps with their numbers, and its totals."""
     with reporting(), opened(database_url) as db:
-        workspace_id = _workspace_id(db, workspace)
+        workspace_id = workspace_id_of(db, workspace)
         with db.session() as session:
             sequence = sequence_defs.get_sequence(session, workspace_id, slug)
             heading, rows = _heading(sequence), _step_rows(session, workspace_id, sequence)
@@ -166,7 +153,7 @@ def sequences_enroll(
     with reporting(), opened(database_url) as db:
         if not segment and not contact:
             raise InvalidInput("--segment or --contact: say whom to enrol", field="segment")
-        workspace_id = _workspace_id(db, workspace)
+        workspace_id = workspace_id_of(db, workspace)
         with db.session() as session:
             sequence = sequence_defs.get_sequence(session, workspace_id, slug)
             now, result = utcnow(), enrolment.EnrollResult(0)
@@ -200,7 +187,7 @@ def sequences_stop(
 ) -> None:
     """Take a contact out of the sequence by hand (reason "manual"); its unsent messages are cancelled."""
     with reporting(), opened(database_url) as db:
-        workspace_id = _workspace_id(db, workspace)
+        workspace_id = workspace_id_of(db, workspace)
         with db.session() as session:
             sequence = sequence_defs.get_sequence(session, workspace_id, slug)
             contact_id = contact_by_email(session, workspace_id, contact, "--contact")
@@ -217,7 +204,7 @@ def segments_list(
 ) -> None:
     """Segments by name, with their filters in words and how many contacts each holds now."""
     with reporting(), opened(database_url) as db:
-        workspace_id = _workspace_id(db, workspace)
+        workspace_id = workspace_id_of(db, workspace)
         with db.session() as session:
             rows = [
                 {
@@ -239,7 +226,7 @@ def segments_count(
 ) -> None:
     """How many contacts the segment holds now."""
     with reporting(), opened(database_url) as db:
-        workspace_id = _workspace_id(db, workspace)
+        workspace_id = workspace_id_of(db, workspace)
         with db.session() as session:
             count = segment_defs.count_segment(
                 session, workspace_id, segment_defs.get_segment(session, workspace_id, slug)
@@ -253,7 +240,7 @@ def broadcasts_list(
 ) -> None:
     """Newsletters, the latest first, with status, time (UTC) and numbers."""
     with reporting(), opened(database_url) as db:
-        workspace_id, codec = _workspace_id(db, workspace), _codec(db, database_url)
+        workspace_id, codec = workspace_id_of(db, workspace), codec_for(db, database_url)
         with db.session() as session:
             rows = newsletters.list_broadcasts(session, workspace_id)
             numbers = broadcast_numbers(session, workspace_id, [b.id for b in rows])
@@ -285,7 +272,7 @@ def broadcasts_schedule(
 ) -> None:
     """Schedule a newsletter (sent by the worker when its time comes); prints its id and time."""
     with reporting(), opened(database_url) as db:
-        workspace_id, codec = _workspace_id(db, workspace), _codec(db, database_url)
+        workspace_id, codec = workspace_id_of(db, workspace), codec_for(db, database_url)
         data = newsletters.BroadcastInput(
             name, template, segment, to_list, mailbox, "" if draft else at, timezone
         )
@@ -304,7 +291,7 @@ def broadcasts_cancel(
 ) -> None:
     """Cancel a newsletter that has not finished going out, with its unsent messages."""
     with reporting(), opened(database_url) as db:
-        workspace_id, codec = _workspace_id(db, workspace), _codec(db, database_url)
+        workspace_id, codec = workspace_id_of(db, workspace), codec_for(db, database_url)
         try:
             number = codec.decode("broadcast", broadcast)
         except BadId:

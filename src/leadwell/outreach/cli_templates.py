@@ -8,8 +8,8 @@ from typing import Annotated, NoReturn
 
 import typer
 
-from leadwell.auth.accounts import find_workspace
 from leadwell.cli_common import (
+    ArchivedOpt,
     DatabaseUrl,
     Format,
     FormatOpt,
@@ -17,10 +17,9 @@ from leadwell.cli_common import (
     emit,
     opened,
     reporting,
-    require_workspace,
     settings_for,
+    workspace_id_of,
 )
-from leadwell.db.session import Database
 from leadwell.errors import InvalidInput
 from leadwell.outreach import template_defs as defs
 from leadwell.outreach import template_preview as previews
@@ -28,11 +27,6 @@ from leadwell.outreach.template_toml import template_toml, to_toml
 
 templates_app = typer.Typer(help="Email templates and their variants.", no_args_is_help=True)
 FileArg = Annotated[Path, typer.Argument(help="The template as TOML (see docs/outreach.md).")]
-
-
-def _workspace_id(db: Database, workspace: str | None) -> int:
-    with db.session() as session:
-        return find_workspace(session, require_workspace(workspace)).id
 
 
 def _read(file: Path) -> str:
@@ -55,12 +49,12 @@ def _refuse(error: defs.TemplateRefused) -> NoReturn:
 def list_command(
     database_url: DatabaseUrl = None,
     workspace: WorkspaceOpt = None,
-    archived: Annotated[bool, typer.Option("--archived", help="Include archived templates.")] = False,
+    archived: ArchivedOpt = False,
     output: FormatOpt = Format.table,
 ) -> None:
     """Templates with their number of variants, most recently changed first."""
     with reporting(), opened(database_url) as db:
-        workspace_id = _workspace_id(db, workspace)
+        workspace_id = workspace_id_of(db, workspace)
         with db.session() as session:
             rows = [
                 {
@@ -79,7 +73,7 @@ def list_command(
 def show(slug: str, database_url: DatabaseUrl = None, workspace: WorkspaceOpt = None) -> None:
     """Print a template as TOML (what `apply` reads back)."""
     with reporting(), opened(database_url) as db:
-        workspace_id = _workspace_id(db, workspace)
+        workspace_id = workspace_id_of(db, workspace)
         with db.session() as session:
             template = defs.get_template(session, workspace_id, slug)
             text = to_toml(template, defs.variants_of(session, template.id))
@@ -103,7 +97,7 @@ def apply(file: FileArg, database_url: DatabaseUrl = None, workspace: WorkspaceO
     """Create the template the TOML file describes, or change it when its slug exists."""
     with reporting(), opened(database_url) as db:
         data = template_toml(_read(file))
-        workspace_id = _workspace_id(db, workspace)
+        workspace_id = workspace_id_of(db, workspace)
         try:
             with db.session() as session:
                 template, created = defs.apply_template(session, workspace_id, data)
@@ -124,7 +118,7 @@ def preview(
 ) -> None:
     """Print the subject and text a contact would receive, with warnings for empty fields."""
     with reporting(), opened(database_url) as db:
-        workspace_id = _workspace_id(db, workspace)
+        workspace_id = workspace_id_of(db, workspace)
         public_url = settings_for(database_url).public_url
         with db.session() as session:
             template = defs.get_template(session, workspace_id, slug)

@@ -47,9 +47,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from leadwell.capture.tokens import TokenSigner
-from leadwell.config import Settings, load_settings
+from leadwell.config import Settings
 from leadwell.db.models import Contact, EmailTemplate, Mailbox, OutboxMessage, TemplateVariant
-from leadwell.db.session import Database, stored_secret_key
+from leadwell.db.session import Database
 from leadwell.db.types import utcnow
 from leadwell.errors import Conflict, InvalidInput, NotFound
 from leadwell.outreach import outbox_claims as claims
@@ -59,6 +59,7 @@ from leadwell.outreach.compose import one_line
 from leadwell.outreach.links import LinkMaker, track
 from leadwell.outreach.mailboxes import default_mailbox, mailbox_by_id
 from leadwell.outreach.render import choose_variant, merge_context, render_variant
+from leadwell.outreach.signing import signing_for
 from leadwell.outreach.suppressions import suppression_of
 
 MAX_SUBJECT = 500
@@ -260,10 +261,8 @@ def queue_test_message(
 
 def default_links(db: Database, settings: Settings | None = None) -> LinkMaker:
     """The installation's link maker: its secret (configured, else the stored one) and public URL."""
-    current = settings or load_settings()
-    secret = current.secret_key.get_secret_value() if current.secret_key else stored_secret_key(db)
-    assert secret is not None
-    return LinkMaker(TokenSigner(secret), current.public_url)
+    signing = signing_for(db, settings)
+    return LinkMaker(signing.signer, signing.public_url)
 
 
 def send_due(

@@ -17,15 +17,11 @@ class Signing:
     signer: TokenSigner
 
 
-_SIGNINGS: dict[str, Signing] = {}
-
-
 def signing_for(db: Database, settings: Settings | None = None) -> Signing:
     """The public address and secret key of ``settings`` (default: the configured ones; the secret
-    stored in ``db`` when none is configured), read once per process and database."""
-    if db.url not in _SIGNINGS:
-        settings = settings or load_settings()
-        secret = settings.secret_key.get_secret_value() if settings.secret_key else stored_secret_key(db)
-        assert secret is not None  # created on first use
-        _SIGNINGS[db.url] = Signing(settings.public_url, TokenSigner(secret))
-    return _SIGNINGS[db.url]
+    stored in ``db`` when none is configured). Read afresh on each call: callers that run often
+    (the worker) keep the result."""
+    settings = settings or load_settings()
+    secret = settings.secret_key.get_secret_value() if settings.secret_key else stored_secret_key(db)
+    assert secret is not None  # created on first use
+    return Signing(settings.public_url, TokenSigner(secret))
