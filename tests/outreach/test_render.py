@@ -395,6 +395,8 @@ def test_merge_context_of_a_real_contact(db: Database) -> None:
         "custom": {"plan": "pro", "tags": ["math", "looms"]},
         "sender": {"name": "Bo Sales", "email": "bo@acme.example"},
         "unsubscribe_url": "https://x/u/t",
+        "magnet_title": "",  # only messages of a sequence started by a lead magnet have these
+        "magnet_url": "",
     }
     rendered = render_variant(
         variant(

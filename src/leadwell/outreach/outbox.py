@@ -46,9 +46,20 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from leadwell.capture.reader_pages import delivery_url
 from leadwell.capture.tokens import TokenSigner
 from leadwell.config import Settings
-from leadwell.db.models import Contact, EmailTemplate, Mailbox, OutboxMessage, TemplateVariant
+from leadwell.db.models import (
+    Asset,
+    Contact,
+    EmailTemplate,
+    Enrollment,
+    Form,
+    Mailbox,
+    OutboxMessage,
+    Sequence,
+    TemplateVariant,
+)
 from leadwell.db.session import Database
 from leadwell.db.types import utcnow
 from leadwell.errors import Conflict, InvalidInput, NotFound
@@ -223,13 +234,34 @@ def _render_into(
     assert row.template_id is not None and row.contact_id is not None
     variant = _variant(session, row.template_id, variant_key, str(contact.id))
     message_links = links.for_message(row.workspace_id, row.contact_id, row.message_id)
-    context = merge_context(
-        session, row.workspace_id, contact, mailbox, {"unsubscribe_url": message_links.unsubscribe_url()}
-    )
+    extra = {"unsubscribe_url": message_links.unsubscribe_url(), **_magnet_links(session, row, links)}
+    context = merge_context(session, row.workspace_id, contact, mailbox, extra)
     rendered = render_variant(variant, context)
     row.variant_key = variant.key
     row.subject = one_line(rendered.subject)[:MAX_SUBJECT]
     row.html, row.text = track(rendered.html, rendered.text, message_links)
+
+
+def _magnet_links(session: Session, row: OutboxMessage, links: LinkMaker) -> dict[str, str]:
+    """``magnet_title`` and ``magnet_url`` (the contact's personal delivery link) when the message
+    belongs to a sequence tied to a lead magnet: its trigger magnet, else its trigger form's."""
+    if row.enrollment_id is None or row.contact_id is None:
+        return {}
+    sequence = session.scalar(
+        select(Sequence)
+        .join(Enrollment, Enrollment.sequence_id == Sequence.id)
+        .where(Enrollment.id == row.enrollment_id)
+    )
+    if sequence is None:
+        return {}
+    asset_id = sequence.trigger_asset_id
+    if asset_id is None and sequence.trigger_form_id is not None:
+        asset_id = session.scalar(select(Form.asset_id).where(Form.id == sequence.trigger_form_id))
+    asset = session.get(Asset, asset_id) if asset_id is not None else None
+    if asset is None or asset.workspace_id != row.workspace_id:
+        return {}
+    url = delivery_url(links.signer, links.public_url, row.workspace_id, row.contact_id, asset.id)
+    return {"magnet_title": asset.title, "magnet_url": url}
 
 
 def queue_test_message(

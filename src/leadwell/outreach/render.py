@@ -193,6 +193,8 @@ def merge_context(
             "email": mailbox.from_email if mailbox else "",
         },
         "unsubscribe_url": "",
+        "magnet_title": "",
+        "magnet_url": "",
         **links,
     }
 

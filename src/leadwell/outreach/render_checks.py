@@ -32,6 +32,8 @@ FLAT_FIELDS = (
     "country",
     "today",
     "unsubscribe_url",
+    "magnet_title",
+    "magnet_url",
 )
 SENDER_FIELDS = ("name", "email")
 CUSTOM_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
