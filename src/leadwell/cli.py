@@ -29,6 +29,7 @@ from leadwell.db.models import ApiToken, Membership, User, Workspace
 from leadwell.db.session import stored_secret_key
 from leadwell.icp.cli import icp_app
 from leadwell.outreach.cli import outreach_app
+from leadwell.predict.cli import model_app
 from leadwell.sales.queue_cli import queue
 from leadwell.scoring.cli import score_app
 
@@ -49,6 +50,7 @@ app.add_typer(icp_app, name="icp")
 app.add_typer(score_app, name="score")
 app.add_typer(capture_app, name="capture")
 app.add_typer(outreach_app, name="outreach")
+app.add_typer(model_app, name="model")
 app.command("queue")(queue)
 
 

@@ -76,6 +76,13 @@ class Settings(BaseSettings):
     smtp_password: SecretStr | None = Field(None, description="SMTP password.")
     smtp_starttls: bool = Field(False, description="Upgrade the SMTP connection with STARTTLS.")
     mail_from: str = Field("leadwell@localhost", description="Default From address for outgoing mail.")
+    model_retrain_days: int = Field(
+        7,
+        ge=0,
+        le=3650,
+        description="The worker retrains a workspace's predictive model when its last one is this many "
+        "days old and outcomes changed since; 0 never retrains on a schedule.",
+    )
 
     @field_validator("database_url")
     @classmethod

@@ -38,6 +38,7 @@ from leadwell.outreach.links import LinkMaker
 from leadwell.outreach.outbox import default_links, send_due, stop_worker
 from leadwell.outreach.runner import advance_due
 from leadwell.outreach.signing import Signing, signing_for
+from leadwell.predict.jobs import retrain_due
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +96,7 @@ class Worker:
             Job("sequences", self._sequences),
             Job("newsletters", self._newsletters),
             Job("outbox", self._outbox),
+            Job("models", lambda db: retrain_due(db, self.settings)),
         ]
 
     def _signing(self, db: Database) -> Signing:

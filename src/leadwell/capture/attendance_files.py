@@ -19,7 +19,7 @@ from itertools import islice
 
 from leadwell.auth.accounts import normalize_email
 from leadwell.contacts.importing.mapping import header_key
-from leadwell.contacts.importing.reader import DELIMITERS, _encoding, _sniff_delimiter
+from leadwell.contacts.importing.reader import DELIMITERS, detect_encoding, sniff_delimiter
 from leadwell.errors import InvalidInput
 
 MAX_FILE_BYTES = 20 * 1024 * 1024
@@ -149,7 +149,7 @@ def _decode(content: bytes) -> str:
         raise InvalidInput("file: the file is empty", field="file")
     if content.startswith((b"PK\x03\x04", b"%PDF", b"\xd0\xcf\x11\xe0")):
         raise InvalidInput("file: not a CSV or text export (save the report as CSV)", field="file")
-    encoding = _encoding(content[:65536])
+    encoding = detect_encoding(content[:65536])
     errors = "replace" if encoding.startswith("utf-16") or encoding == "utf-32" else "leadwell-cp1252"
     text = content.decode(encoding, errors=errors).replace("\x00", "")
     return text.removeprefix("\ufeff")
@@ -219,7 +219,7 @@ def _delimiter(text: str) -> str:
         found = max((len(_header(cells) or {}) for cells in rows), default=0)
         if found > best:
             best, chosen = found, delimiter
-    return chosen or _sniff_delimiter(text[:65536])
+    return chosen or sniff_delimiter(text[:65536])
 
 
 def read_attendance(content: bytes) -> AttendanceFile:

@@ -67,6 +67,9 @@ BROADCAST_STATUSES = ("draft", "scheduled", "sending", "sent", "cancelled")
 # sending. "releasing" is written just before the end of the message goes to the SMTP server.
 MESSAGE_STATES = ("queued", "claimed", "releasing", "sent", "failed", "suppressed", "cancelled")
 SUPPRESSION_REASONS = ("unsubscribed", "hard_bounce", "complaint", "manual")
+MODEL_SOURCES = ("workspace", "csv")
+# ready: usable; too_few: not enough outcomes to learn from (the queue keeps fit × engagement).
+MODEL_STATUSES = ("ready", "too_few", "failed")
 INBOUND_KINDS = ("reply", "auto_reply", "bounce", "complaint", "unmatched")
 
 
@@ -446,6 +449,7 @@ class Engagement(Base):
         Index("ix_engagements_queue", "workspace_id", "queue_state", "grade", "rank_key"),
         Index("ix_engagements_due", "workspace_id", "queue_state", "due_at"),
         Index("ix_engagements_hot", "workspace_id", "hot_at"),
+        Index("ix_engagements_predicted", "workspace_id", "queue_state", "predicted_value"),
     )
     contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True)
     workspace_id: Mapped[int] = mapped_column(BigId)
@@ -471,6 +475,14 @@ class Engagement(Base):
     # ``hot_why``, until the next call is logged (which clears both).
     hot_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     hot_why: Mapped[str | None] = mapped_column(Text)
+    # The active predictive model's view (leadwell.predict): P(sale), expected value (P × expected
+    # deal value, the queue's order when a model is active), the top reasons in plain words, and
+    # which model version said so when.
+    predicted_p: Mapped[float | None]
+    predicted_value: Mapped[float | None]
+    predicted_reasons: Mapped[list[str] | None] = mapped_column(Json)
+    predicted_model_id: Mapped[int | None] = mapped_column(BigId)
+    predicted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
@@ -999,3 +1011,31 @@ class InboundMessage(Base):
     bounce_kind: Mapped[str | None] = mapped_column(String(4))  # hard | soft
     diagnostic: Mapped[str | None] = mapped_column(String(1000))
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PredictiveModel(Base):
+    """One trained model, never changed: what it learned from (the workspace's won and lost
+    contacts, or a CSV file), how well it did on held-out later outcomes (``metrics``), how to read
+    its inputs (``spec``: feature columns and kinds) and the fitted estimator itself (``artifact``,
+    serialized). ``active`` marks the workspace model the call queue uses."""
+
+    __tablename__ = "predictive_models"
+    __table_args__ = (UniqueConstraint("workspace_id", "version"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    version: Mapped[int]
+    source: Mapped[str] = mapped_column(String(10))  # MODEL_SOURCES
+    name: Mapped[str] = mapped_column(String(200), default="")  # a CSV file's name
+    target: Mapped[str] = mapped_column(String(200), default="")
+    positive: Mapped[str] = mapped_column(String(200), default="")
+    status: Mapped[str] = mapped_column(String(10))  # MODEL_STATUSES
+    algorithm: Mapped[str | None] = mapped_column(String(40))
+    rows: Mapped[int] = mapped_column(default=0)
+    positives: Mapped[int] = mapped_column(default=0)
+    metrics: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
+    spec: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
+    artifact: Mapped[bytes | None] = mapped_column(LargeBinary)
+    active: Mapped[bool] = mapped_column(default=False)
+    message: Mapped[str | None] = mapped_column(Text)  # why it is not ready ("12 wins: at least 30")
+    trained_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    trained_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

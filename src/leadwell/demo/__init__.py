@@ -29,6 +29,7 @@ from leadwell.errors import InvalidInput
 from leadwell.icp.definition import Definition, parse_definition
 from leadwell.icp.grading import grade_all
 from leadwell.icp.store import apply_definition
+from leadwell.predict.train_workspace import train_workspace
 from leadwell.scoring.fit_sync import insert_missing
 from leadwell.scoring.recompute import recompute
 
@@ -107,7 +108,8 @@ def build_demo(
     slug: str = "demo",
     name: str = "Northwind Consulting (demo)",
 ) -> DemoResult:
-    """Create workspace ``slug`` holding a consultancy's believable history, in one transaction.
+    """Create workspace ``slug`` holding a consultancy's believable history, in one transaction, then
+    train its predictive model on that history (a ``too_few`` version when it has under 30 wins).
 
     The same ``seed`` and ``now`` (default: this hour) give the same rows. Raises
     :class:`~leadwell.errors.Conflict` when the slug is taken, :class:`~leadwell.errors.InvalidInput`
@@ -139,7 +141,9 @@ def build_demo(
         insert_missing(session.connection(), workspace.id)  # everyone's place in the call queue
         grade_all(session, workspace.id, apply_definition(session, workspace.id, DEMO_PROFILE).icp)
         recompute(session, workspace.id, now=now)  # engagement from the story's events: the queue's order
-        return DemoResult(workspace.id, slug, DEMO_EMAIL, DEMO_PASSWORD, contacts, len(orgs), events, deals)
+        result = DemoResult(workspace.id, slug, DEMO_EMAIL, DEMO_PASSWORD, contacts, len(orgs), events, deals)
+    train_workspace(db, workspace.id, now=now)  # a model of who buys, when the history has 30 wins or more
+    return result
 
 
 def _clock(now: datetime | None) -> datetime:

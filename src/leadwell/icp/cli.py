@@ -26,6 +26,7 @@ from leadwell.icp.definition import load_toml
 from leadwell.icp.grading import GradeRun, grade_all
 from leadwell.icp.store import apply_definition, get_icp, grade_counts, list_icps, version_document
 from leadwell.icp.toml_text import to_toml
+from leadwell.predict.icp_cli import add_commands
 
 icp_app = typer.Typer(help="Ideal client profiles: criteria, grades A–F with reasons.", no_args_is_help=True)
 
@@ -127,3 +128,6 @@ def grade(
             with db.session() as session:
                 run = grade_all(session, workspace_id, get_icp(session, workspace_id, name), db.engine)
             typer.echo(f"{name} (version {run.version}): {_ran(run, time.perf_counter() - started)}")
+
+
+add_commands(icp_app)  # suggest, backtest (leadwell.predict)

@@ -53,7 +53,7 @@ from leadwell.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 EDITOR_ROLES = ("owner", "marketer")
-RESERVED_SLUGS = ("new",)  # /icp/new is the editor
+RESERVED_SLUGS = ("new", "suggest", "backtest")  # /icp/new is the editor; the others leadwell.predict's
 OUTCOMES = ("created", "new version", "unchanged")
 
 

@@ -13,6 +13,12 @@ Nurture contacts whose revisit date has come join them, read from ``ix_engagemen
 leave that state on their next call, so there are few of them (at most :data:`PARKED_SCAN` are read,
 oldest revisit date first). Grade F (qualified out) and contacts merged away never appear.
 
+When the workspace has an active predictive model (:mod:`leadwell.predict`), P comes from the
+model instead: its probability is stored on each engagement row with the expected value, and one more
+part of the same statement reads the ``limit`` due open leads with the highest ``predicted_value``
+from ``ix_engagements_predicted``. Leads not scored yet (created since the worker last scored) keep
+P from fit and engagement until it does, a few seconds later; they are found by the per-grade parts.
+
 Hot contacts come first: those who replied to an email and have not been called since
 (``Engagement.hot_at``, read newest first from ``ix_engagements_hot``), whatever their grade or
 retry date — they wrote to us, so even a qualified-out contact gets an answer. Only contacts
@@ -32,7 +38,7 @@ from typing import Any
 from sqlalchemy import CompoundSelect, Integer, Select, bindparam, func, or_, select, union_all
 from sqlalchemy.orm import Session
 
-from leadwell.db.models import Contact, Deal, Engagement, Organization
+from leadwell.db.models import Contact, Deal, Engagement, Organization, PredictiveModel
 from leadwell.db.types import UTCDateTime
 from leadwell.errors import InvalidInput
 from leadwell.sales.why_now import Lead, explain
@@ -65,6 +71,9 @@ _CANDIDATE = (
     Engagement.last_called_at,
     Engagement.hot_at,
     Engagement.hot_why,
+    Engagement.predicted_p,
+    Engagement.predicted_reasons,
+    Engagement.predicted_model_id,
 )
 # Queue states a hot contact shows in: closed ones are worked on the pipeline or were ruled out.
 HOT_STATES = ("open", "parked")
@@ -114,6 +123,9 @@ class QueueItem:
     due_at: datetime | None
     last_outcome: str | None
     last_called_at: datetime | None
+    # The predictive model's version and reasons when P came from it; None and () for fit × engagement.
+    model_version: int | None = None
+    model_reasons: tuple[str, ...] = ()
 
     @property
     def currency(self) -> str:
@@ -127,6 +139,28 @@ class _Candidate:
     engagement: float
     probability: float
     value: float
+    predicted: bool = False
+
+
+@dataclass(frozen=True)
+class ActiveModel:
+    """The workspace model whose predictions rank the queue."""
+
+    id: int
+    version: int
+
+
+def active_model_of(session: Session, workspace_id: int) -> ActiveModel | None:
+    """The workspace's active, ready predictive model (None: the queue ranks by fit × engagement)."""
+    found = session.execute(
+        select(PredictiveModel.id, PredictiveModel.version).where(
+            PredictiveModel.workspace_id == workspace_id,
+            PredictiveModel.source == "workspace",
+            PredictiveModel.active.is_(True),
+            PredictiveModel.status == "ready",
+        )
+    ).first()
+    return ActiveModel(found.id, found.version) if found is not None else None
 
 
 def check_limit(limit: int, field: str = "limit") -> int:
@@ -172,13 +206,14 @@ def _candidates_part(state: str | tuple[str, ...], owner: bool) -> AnySelect:
     return query
 
 
-@lru_cache(maxsize=2)
-def candidates_statement(owner: bool) -> CompoundSelect[Any]:
+@lru_cache(maxsize=4)
+def candidates_statement(owner: bool, predicted: bool = False) -> CompoundSelect[Any]:
     """One statement for every candidate: for each grade A–E and ungraded, the top ``:limit`` due
     open leads by rank key (one short scan of ``ix_engagements_queue`` each), and the nurture
     contacts whose revisit date has come (``ix_engagements_due``), and the ``:limit`` hot contacts
-    who replied most recently (``ix_engagements_hot``). Built once per process: putting a dozen
-    selects together costs more than running them."""
+    who replied most recently (``ix_engagements_hot``); with ``predicted``, also the top ``:limit``
+    due open leads (not qualified out) by the model's expected value (``ix_engagements_predicted``).
+    Built once per process: putting a dozen selects together costs more than running them."""
     now = bindparam("now", type_=UTCDateTime)
     due = or_(Engagement.due_at.is_(None), Engagement.due_at <= now)
     parts = []
@@ -200,16 +235,29 @@ def candidates_statement(owner: bool) -> CompoundSelect[Any]:
         .limit(bindparam("limit", type_=Integer))
     )
     parts.append(hot.subquery())
+    if predicted:
+        best = (
+            _candidates_part("open", owner)
+            .where(
+                due,
+                Engagement.predicted_value.is_not(None),
+                or_(Engagement.grade.is_(None), Engagement.grade != "F"),
+            )
+            .order_by(Engagement.predicted_value.desc())
+            .limit(bindparam("limit", type_=Integer))
+        )
+        parts.append(best.subquery())
     return union_all(*(select(*part.c) for part in parts))
 
 
 def _candidates(
-    session: Session, workspace_id: int, now: datetime, limit: int, owner_id: int | None
+    session: Session, workspace_id: int, now: datetime, limit: int, owner_id: int | None, predicted: bool
 ) -> list[Any]:
     params: dict[str, Any] = {"workspace_id": workspace_id, "now": now, "limit": limit}
     if owner_id is not None:
         params["owner_id"] = owner_id
-    return list(session.execute(candidates_statement(owner_id is not None), params).all())
+    statement = candidates_statement(owner_id is not None, predicted)
+    return list(session.execute(statement, params).all())
 
 
 _PEOPLE = (
@@ -230,15 +278,19 @@ _PEOPLE = (
 )
 
 
-def _rank(rows: Sequence[Any], settings: Settings, deal: DealValue, now: datetime) -> list[_Candidate]:
-    """Hot contacts first, most recent reply first; then the rest by expected value."""
+def _rank(
+    rows: Sequence[Any], settings: Settings, deal: DealValue, now: datetime, model: ActiveModel | None = None
+) -> list[_Candidate]:
+    """Hot contacts first, most recent reply first; then the rest by expected value (the model's
+    P where the active model scored the lead, else P from fit and engagement)."""
     rate, value = settings.decay_rate, float(deal.amount)
     ranked = []
     unique = {row.contact_id: row for row in rows}  # a hot contact is also read by its grade's part
     for row in unique.values():
         engagement = current(row.score, row.scored_at, now, rate)
-        probability = settings.queue.probability(row.grade, engagement)
-        ranked.append(_Candidate(row, engagement, probability, probability * value))
+        predicted = model is not None and row.predicted_model_id == model.id and row.predicted_p is not None
+        probability = row.predicted_p if predicted else settings.queue.probability(row.grade, engagement)
+        ranked.append(_Candidate(row, engagement, probability, probability * value, predicted))
     hot = [c for c in ranked if c.row.hot_at is not None]
     hot.sort(key=lambda c: (-c.row.hot_at.timestamp(), c.row.contact_id))
     rest = [c for c in ranked if c.row.hot_at is None]
@@ -259,8 +311,9 @@ def call_queue(
     check_limit(limit)
     settings = current_settings(session, workspace_id)[1]
     deal = expected_deal_value(session, workspace_id, settings, now)
-    rows = _candidates(session, workspace_id, now, limit, owner_id)
-    chosen = _rank(rows, settings, deal, now)[:limit]
+    model = active_model_of(session, workspace_id)
+    rows = _candidates(session, workspace_id, now, limit, owner_id, model is not None)
+    chosen = _rank(rows, settings, deal, now, model)[:limit]
     if not chosen:
         return []
     ids = [candidate.row.contact_id for candidate in chosen]
@@ -275,11 +328,14 @@ def call_queue(
             c.row.resurfaced_why,
             c.row.hot_at,
             c.row.hot_why,
+            c.probability if c.predicted else None,
+            tuple(c.row.predicted_reasons or ()) if c.predicted else (),
         )
         for c in chosen
     ]
     explained = explain(session, workspace_id, leads, settings, now)
-    return [_item(c, people[c.row.contact_id], deal, explained[c.row.contact_id]) for c in chosen]
+    version = model.version if model is not None else None
+    return [_item(c, people[c.row.contact_id], deal, explained[c.row.contact_id], version) for c in chosen]
 
 
 def person_name(contact: Any) -> str:
@@ -287,7 +343,7 @@ def person_name(contact: Any) -> str:
     return f"{contact.first_name} {contact.last_name}".strip() or contact.email or "(no name)"
 
 
-def _item(candidate: _Candidate, contact: Any, deal: DealValue, told: Any) -> QueueItem:
+def _item(candidate: _Candidate, contact: Any, deal: DealValue, told: Any, version: int | None) -> QueueItem:
     row = candidate.row
     return QueueItem(
         contact_id=row.contact_id,
@@ -313,4 +369,6 @@ def _item(candidate: _Candidate, contact: Any, deal: DealValue, told: Any) -> Qu
         due_at=row.due_at,
         last_outcome=row.last_outcome,
         last_called_at=row.last_called_at,
+        model_version=version if candidate.predicted else None,
+        model_reasons=tuple(row.predicted_reasons or ()) if candidate.predicted else (),
     )

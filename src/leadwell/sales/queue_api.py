@@ -36,7 +36,10 @@ class QueueItemOut(BaseModel):
     grade: str | None = Field(description="Best fit grade A–E; null when not graded.")
     fit_score: int | None
     engagement: float = Field(description="Engagement score as it stands now (decayed).")
-    probability: float = Field(description="P(sale) from grade and engagement.")
+    probability: float = Field(
+        description="P(sale): the predictive model's when `model_version` is set, else from grade and "
+        "engagement."
+    )
     expected_value: Decimal = Field(description="probability × deal_value.")
     deal_value: Decimal
     currency: str
@@ -50,6 +53,12 @@ class QueueItemOut(BaseModel):
     due_at: datetime | None
     last_outcome: str | None
     last_called_at: datetime | None
+    model_version: int | None = Field(
+        default=None, description="The predictive model version P(sale) came from; null: fit and engagement."
+    )
+    model_reasons: list[str] = Field(
+        default_factory=list, description="The model's strongest reasons, in plain words, strongest first."
+    )
 
 
 class QueueOut(BaseModel):
@@ -107,6 +116,8 @@ def item_out(codec: IdCodec, rank: int, item: QueueItem) -> QueueItemOut:
         due_at=item.due_at,
         last_outcome=item.last_outcome,
         last_called_at=item.last_called_at,
+        model_version=item.model_version,
+        model_reasons=list(item.model_reasons),
     )
 
 

@@ -223,6 +223,7 @@ def _queue_page(
         limit=limit,
         limits=sorted({*LIMITS, limit}),
         deal_value=items[0].deal_value if items else None,
+        model_version=next((item.model_version for item in items if item.model_version), None),
         export_url=_url(request, "queue_export", kept),
         tomorrow=(now + timedelta(days=1)).date().isoformat(),
     )

@@ -5,8 +5,9 @@ In order: that the contact just wrote back ('Replied to "Pricing" 2 hours ago', 
 logged), why a nurture contact came back ("new engagement: Replied to an email (+40)"), a revisit
 date that has come ("revisit date today (not now on 3 Nov: budget next quarter)"), the strongest
 engagement of the last 30 days ("read 89% of 'How to Attract High Value Clients' yesterday"), and
-the fit ("grade A: employees 250 ≥ 100, roi_months 2 ≤ 3"). Fields the fit could not decide are
-what to ask ("employees, budget").
+the predictive model's view when it ranked the lead ("P(sale) 34 %: replies 2 (+), employees 250
+(+), industry = Retail (−)"), and the fit ("grade A: employees 250 ≥ 100, roi_months 2 ≤ 3").
+Fields the fit could not decide are what to ask ("employees, budget").
 """
 
 from __future__ import annotations
@@ -64,6 +65,9 @@ class Lead:
     resurfaced_why: str | None
     hot_at: datetime | None = None
     hot_why: str | None = None
+    # P(sale) and the reasons of the predictive model, when it ranked the lead.
+    predicted_p: float | None = None
+    predicted_reasons: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -264,6 +268,20 @@ def criterion_words(reason: Reason) -> str:
     return f"{label} {reason.value}"
 
 
+def percent_words(probability: float) -> str:
+    """ "34 %", "3.4 %" (one decimal below 10 %), "< 0.1 %"."""
+    percent = probability * 100
+    if percent < 0.05:
+        return "< 0.1 %"
+    return f"{percent:.1f} %" if percent < 9.95 else f"{percent:.0f} %"
+
+
+def model_words(probability: float, reasons: Sequence[str]) -> str:
+    """ "P(sale) 34 %: replies 2 (+), employees 250 (+)" (the model's strongest reasons)."""
+    said = f"P(sale) {percent_words(probability)}"
+    return f"{said}: {', '.join(reasons)}" if reasons else said
+
+
 def fit_words(grade: str, fit: FitShown | None) -> str:
     """ "grade A: employees 250 ≥ 100, roi_months 2 ≤ 3" (the criteria met, musts first)."""
     if fit is None:
@@ -301,6 +319,8 @@ def explain(
         strongest = _strongest(settings, [e for e in seen if e.type != "email_replied"] if hot else seen, now)
         if strongest is not None:
             sentences.append(f"{strongest[0]} {day_words(strongest[1], now)}")
+        if lead.predicted_p is not None:
+            sentences.append(model_words(lead.predicted_p, lead.predicted_reasons))
         fit = fits.get(lead.contact_id)
         if lead.grade is not None:
             sentences.append(fit_words(lead.grade, fit))

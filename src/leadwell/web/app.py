@@ -134,6 +134,7 @@ def _page_modules() -> list[Any]:
     from leadwell.icp import pages as icp_pages
     from leadwell.outreach import inbound_api, mailbox_pages, outbox_pages, template_pages, unsubscribe
     from leadwell.outreach import overview_pages as outreach_pages
+    from leadwell.predict import backtest_pages, model_pages, suggest_pages
     from leadwell.sales import pipeline_pages, queue_pages
     from leadwell.scoring import list_pages, stage_pages
     from leadwell.scoring import pages as scoring_pages
@@ -149,6 +150,8 @@ def _page_modules() -> list[Any]:
         import_pages,
         import_summary_pages,
         contacts_pages,
+        suggest_pages,  # /icp/suggest and /icp/backtest before /icp/{slug}
+        backtest_pages,
         icp_pages,
         pipeline_pages,
         queue_pages,
@@ -166,6 +169,7 @@ def _page_modules() -> list[Any]:
         mailbox_pages,
         outbox_pages,
         unsubscribe,
+        model_pages,
     ]
 
 

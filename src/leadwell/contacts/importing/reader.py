@@ -84,13 +84,13 @@ def open_table(path: Path, sheet: str | None = None) -> Iterator[Table]:
         return
     if sheet is not None:
         raise InvalidInput(f"--sheet: {path.name} is a text file and has no sheets", field="--sheet")
-    encoding = _encoding(head)
+    encoding = detect_encoding(head)
     sample = _decode_sample(head, encoding, path)
-    delimiter = "\t" if path.suffix.lower() in (".tsv", ".tab") else _sniff_delimiter(sample)
+    delimiter = "\t" if path.suffix.lower() in (".tsv", ".tab") else sniff_delimiter(sample)
     errors = "replace" if encoding.startswith("utf-16") or encoding == "utf-32" else "leadwell-cp1252"
     with path.open(encoding=encoding, errors=errors, newline="") as handle:
         kind = "tsv" if delimiter == "\t" else "csv"
-        yield _table(kind, encoding, delimiter, _records(handle, delimiter), path.name)
+        yield _table(kind, encoding, delimiter, csv_records(handle, delimiter), path.name)
 
 
 def _head(path: Path) -> bytes:
@@ -145,7 +145,7 @@ def _zip_kind(path: Path) -> str:
     return "a zip archive"
 
 
-def _encoding(head: bytes) -> str:
+def detect_encoding(head: bytes) -> str:
     """The encoding, from a byte-order mark, the pattern of NUL bytes (UTF-16 without a mark), or by
     trying strict UTF-8, then Windows-1252, then Latin-1 (which accepts anything)."""
     if head.startswith(codecs.BOM_UTF8):
@@ -196,7 +196,7 @@ def _decode_sample(head: bytes, encoding: str, path: Path) -> str:
     return text
 
 
-def _sniff_delimiter(sample: str) -> str:
+def sniff_delimiter(sample: str) -> str:
     """The delimiter that splits the first rows into the same number of cells most consistently
     (csv.Sniffer guesses badly on short or quoted files); ties favour more cells, then the comma."""
     best: tuple[int, int] = (0, 0)
@@ -223,7 +223,7 @@ def _without_nul(lines: Iterable[str]) -> Iterator[str]:
         yield line.replace("\x00", "") if "\x00" in line else line
 
 
-def _records(handle: Iterable[str], delimiter: str) -> Records:
+def csv_records(handle: Iterable[str], delimiter: str) -> Records:
     """Every record with the line it starts on (a quoted cell may span lines)."""
     reader = csv.reader(_without_nul(handle), delimiter=delimiter)
     start = 1

@@ -1,0 +1,1 @@
+"""Predictive qualification: models of who buys, ideal-client discovery and backtests."""
