@@ -13,9 +13,12 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
-from leadwell.db.models import Contact, Deal, Event, Organization
+from leadwell.db.models import Contact, Deal, Event, Experiment, Organization
 from leadwell.db.session import Database
+from leadwell.db.types import utcnow
+from leadwell.experiments.definitions import ExperimentSpec, VariantSpec, create_experiment, start
 from leadwell.ids import IdCodec
 from leadwell.scoring.rows import ensure_engagements
 from tests import factories
@@ -29,6 +32,7 @@ BODIES = {
     },
     "POST": {
         "/api/v1/contacts/{contact_id}/calls": {"outcome": "not_a_fit", "reason": "hijacked"},
+        "/api/v1/experiments/": {"contact_id": "ct_1_0123456789"},
     },
 }
 
@@ -41,6 +45,7 @@ class Owned:
     organization_id: str
     event_id: str
     deal_id: str
+    slug: str  # an experiment's
 
 
 def seed(db: Database, tenant: Tenant, codec: IdCodec) -> Owned:
@@ -52,12 +57,22 @@ def seed(db: Database, tenant: Tenant, codec: IdCodec) -> Owned:
         ensure_engagements(session, tenant.workspace.id, {contact.id: contact.stage})  # in the queue
         event = factories.make_event(session, contact)
         deal = factories.make_deal(session, contact, organization_id=org.id)
+        experiment = _offer(session, tenant)
         return Owned(
             codec.encode("contact", contact.id),
             codec.encode("organization", org.id),
             codec.encode("event", event.id),
             codec.encode("deal", deal.id),
+            experiment.slug,
         )
+
+
+def _offer(session: Session, tenant: Tenant) -> Experiment:
+    """A running channel offer experiment whose slug names its workspace."""
+    slug = f"offer-of-{tenant.workspace.name.split()[0].lower()}"
+    specs = [VariantSpec("A", "Audit"), VariantSpec("B", "Trial")]
+    spec = ExperimentSpec(slug, "Offer", "channel_offer", None, "meeting_booked", specs)
+    return start(session, create_experiment(session, tenant.workspace.id, spec, None), utcnow())
 
 
 def api_routes(app: FastAPI) -> list[tuple[str, str]]:
@@ -116,6 +131,7 @@ def test_collections_never_show_or_accept_another_workspaces_objects(
         "/api/v1/events",
         "/api/v1/deals",
         "/api/v1/queue",
+        "/api/v1/experiments",
     }
     for path in collections:
         for params in (

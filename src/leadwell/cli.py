@@ -27,6 +27,7 @@ from leadwell.contacts.cli import export_app, import_app
 from leadwell.db.migrate import current_revision
 from leadwell.db.models import ApiToken, Membership, User, Workspace
 from leadwell.db.session import stored_secret_key
+from leadwell.experiments.cli import experiment_app
 from leadwell.icp.cli import icp_app
 from leadwell.outreach.cli import outreach_app
 from leadwell.predict.cli import model_app
@@ -51,6 +52,7 @@ app.add_typer(score_app, name="score")
 app.add_typer(capture_app, name="capture")
 app.add_typer(outreach_app, name="outreach")
 app.add_typer(model_app, name="model")
+app.add_typer(experiment_app, name="experiment")
 app.command("queue")(queue)
 
 

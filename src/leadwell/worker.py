@@ -4,7 +4,9 @@ Its work is a list of *jobs*, each a name and a function ``(db) -> int`` that do
 due work and says how much it handled: the tracking inbox (hits stored by the public endpoints
 become events, :func:`leadwell.capture.processing.process_pending`) and the outbox (due emails go
 to their SMTP servers, :func:`leadwell.outreach.outbox.send_due`), with replies and bounces read
-over IMAP, due sequence steps and scheduled newsletters before it. A round runs every job once;
+over IMAP, due sequence steps and scheduled newsletters before it; then the predictive models'
+upkeep and, every few minutes, the experiments' (bandit shares, stop rules, watching winners:
+:func:`leadwell.experiments.jobs.experiments_due`). A round runs every job once;
 rounds repeat while any job found work, then the worker waits ``idle_seconds``. Adding a kind of
 work is one :class:`Job` in :meth:`Worker.jobs`.
 
@@ -32,6 +34,7 @@ from sqlalchemy.exc import DBAPIError
 from leadwell.capture.processing import Outcome, default_batch, process_pending
 from leadwell.config import Settings
 from leadwell.db.session import Database
+from leadwell.experiments.jobs import experiments_due
 from leadwell.outreach.broadcasts import release_due_broadcasts
 from leadwell.outreach.imap_poll import poll_mailboxes
 from leadwell.outreach.links import LinkMaker
@@ -97,6 +100,7 @@ class Worker:
             Job("newsletters", self._newsletters),
             Job("outbox", self._outbox),
             Job("models", lambda db: retrain_due(db, self.settings)),
+            Job("experiments", experiments_due),
         ]
 
     def _signing(self, db: Database) -> Signing:

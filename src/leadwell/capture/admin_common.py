@@ -17,14 +17,12 @@ from leadwell.errors import LeadwellError, NotFound
 from leadwell.web.deps import PageScope, check_csrf, page_scope
 from leadwell.web.templating import render
 
-EDITOR_ROLES = ("owner", "marketer")
 ACTIVE = "capture_overview"
 
 
 def require_editor(scope: PageScope) -> PageScope:
     """Owners and marketers build capture; salespeople get a 403 page that says so."""
-    if scope.role not in EDITOR_ROLES:
-        raise HTTPException(403, f"The Capture section is for owners and marketers; you are {scope.role}.")
+    scope.require_editor("The Capture section is for owners and marketers")
     return scope
 
 

@@ -42,6 +42,7 @@ from leadwell.capture.submission import (
 from leadwell.db.models import Asset, Form, LandingPage
 from leadwell.db.types import utcnow
 from leadwell.errors import LeadwellError
+from leadwell.experiments.capture_variants import shown_at_render
 from leadwell.web.deps import App, get_app
 from leadwell.web.problems import problem
 from leadwell.web.templating import render
@@ -175,12 +176,14 @@ def _check(
     abuse.check_fill_time(token, form.min_fill_seconds)
     abuse.check_honeypot(posted.get(abuse.HONEYPOT_FIELD))
     context = read_context(posted)
-    specs = field_specs(form)
-    values, errors = clean_fields(specs, posted)
-    consented = consent_given(form, posted, errors)
     page = session.get(LandingPage, token.page_id) if token.page_id is not None else None
     if page is not None and page.workspace_id != form.workspace_id:
         page = None
+    # Experiments: the fields, thank-you and magnet of the variants this visitor was shown.
+    form, page = shown_at_render(session, form, page, context.visitor_key)
+    specs = field_specs(form)
+    values, errors = clean_fields(specs, posted)
+    consented = consent_given(form, posted, errors)
     intake = Intake(
         form=form,
         page=page,

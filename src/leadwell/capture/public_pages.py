@@ -34,6 +34,7 @@ from leadwell.db.models import Event, Form, LandingPage
 from leadwell.db.types import utcnow
 from leadwell.errors import InvalidInput
 from leadwell.events.types import validate_properties
+from leadwell.experiments.capture_variants import form_for_visitor, form_under_test, page_for_visitor
 from leadwell.scoring.engine import score_new_events
 from leadwell.web.deps import get_app
 from leadwell.web.templating import render
@@ -117,6 +118,8 @@ def landing_page(request: Request, slug: str) -> Response:
         key = None
         if find_visitor(session, page.workspace_id, cookie) is not None or _may_add_visitor(request):
             visitor = visitor_for(session, page.workspace_id, cookie, now)
+            page = page_for_visitor(session, page, visitor, now)  # experiments: the visitor's variants
+            form = form_for_visitor(session, form, visitor, now) if form is not None else None
             _record_view(session, request, page, visitor.id, visitor.contact_id, now)
             key = visitor.key
     view = None
@@ -157,20 +160,38 @@ def embed_script(request: Request, slug: str) -> Response:
     return secure(response)
 
 
+def _tested_frame(request: Request, session: Session, form: Form, key: str | None) -> tuple[Form, str | None]:
+    """A form under test is shown to a visitor — the browser's, else one started for the frame
+    (within the new-visitor limit) — so that its post gets the variant it was shown."""
+    if not form_under_test(session, form):
+        return form, key
+    if find_visitor(session, form.workspace_id, key) is None and not _may_add_visitor(request):
+        return form, key
+    now = utcnow()
+    visitor = visitor_for(session, form.workspace_id, key, now)
+    return form_for_visitor(session, form, visitor, now), visitor.key
+
+
 @router.get("/f/{slug}/frame")
 def form_frame(request: Request, slug: str) -> Response:
     """The form alone, for a frame on one of the form's allowed sites."""
     app = get_app(request)
-    with app.db.session() as session:
-        form = form_by_slug(session, slug)
-    if form is None:
-        return not_found(request, framed=True)
     query = request.query_params
     key = query.get("vid") or request.cookies.get(VISITOR_COOKIE)
+    shown_key = key
+    with app.db.session() as session:
+        form = form_by_slug(session, slug)
+        if form is not None:
+            form, shown_key = _tested_frame(request, session, form, key)
+    if form is None:
+        return not_found(request, framed=True)
     page_url = query.get("ref") or None
     token = abuse.issue_render_token(app.signer, form.id, None, framed=True)
-    hidden = hidden_fields(query, query.get("rf") or None, page_url, key if plausible_key(key) else None)
+    visitor_key = shown_key if plausible_key(shown_key) else None
+    hidden = hidden_fields(query, query.get("rf") or None, page_url, visitor_key)
     response = render(
         request, "public/frame.html", title=form.name, form_view=form_view(form, token, hidden), thanks=None
     )
+    if shown_key != key:  # a visitor started for the frame
+        set_visitor_cookie(request, response, shown_key)
     return secure(response, form.allowed_origins)

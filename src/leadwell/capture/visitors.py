@@ -1,9 +1,10 @@
 """Visitors: browsers known by a random cookie key, tied to a contact once a form identifies them.
 
 Identifying a visitor moves its anonymous page views to the contact, so the contact's timeline
-shows what they read before they gave their name. Two people may share a browser: when a visitor
-already belongs to one contact and a form identifies someone else, the browser starts a new visitor
-for the newcomer, and the first person's history stays theirs.
+shows what they read before they gave their name, and its experiment variants become the
+contact's. Two people may share a browser: when a visitor already belongs to one contact and a form
+identifies someone else, the browser starts a new visitor for the newcomer, and the first person's
+history stays theirs.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from leadwell.db.models import Event, Visitor
+from leadwell.experiments.assignment import adopt_visitor
 from leadwell.scoring.engine import score_new_events
 
 KEY_LENGTH = 22  # characters of a new key: 16 random bytes, URL-safe
@@ -65,6 +67,7 @@ def identify(session: Session, workspace_id: int, key: str | None, contact_id: i
             visitor.contact_id = contact_id
             visitor.identified_at = now
             _adopt_history(session, workspace_id, visitor.id, contact_id)
+            adopt_visitor(session, workspace_id, visitor.id, contact_id)  # its experiment variants too
         visitor.last_seen_at = now
         return visitor.key
     fresh = Visitor(

@@ -2,12 +2,12 @@
 
 A merge keeps the *survivor* and retires the *merged* contact (``merged_into_id`` points at the
 survivor, so old links still lead somewhere). Fields are combined by fixed rules (see
-:func:`merged_fields`), the merged contact's addresses, events, deals and capture records (form
-submissions, consents, browsers, reading progress) and outreach (enrollments, messages, replies)
-move to the survivor, and a :class:`ContactMerge` row keeps what both looked like before, so
-:func:`undo_merge` can put back exactly what was there. The merge itself writes no event (the merge
-row is the history); where both walk the same sequence, the merged contact's walk stops with a
-``sequence_finished`` event (reason ``merged``).
+:func:`merged_fields`), the merged contact's addresses, events, deals, capture records (form
+submissions, consents, browsers, reading progress), outreach (enrollments, messages, replies) and
+experiment assignments move to the survivor, and a :class:`ContactMerge` row keeps what both looked
+like before, so :func:`undo_merge` can put back exactly what was there. The merge itself writes no
+event (the merge row is the history); where both walk the same sequence, the merged contact's walk
+stops with a ``sequence_finished`` event (reason ``merged``).
 
 Both functions work inside the caller's transaction and check everything before writing, so an
 error leaves nothing half-done (the caller rolls back on any database error).
@@ -34,6 +34,7 @@ from leadwell.db.models import (
     DuplicateCandidate,
     Enrollment,
     Event,
+    ExperimentAssignment,
     FormSubmission,
     InboundMessage,
     OutboxMessage,
@@ -42,6 +43,7 @@ from leadwell.db.models import (
 )
 from leadwell.db.types import UTCDateTime, utcnow
 from leadwell.errors import InvalidInput, NotFound
+from leadwell.experiments.assignment import move_assignments
 from leadwell.icp.regrade import regrade_contacts
 from leadwell.outreach.stops import stop_enrollments
 from leadwell.scoring.fit_contacts import follow_merge
@@ -78,6 +80,7 @@ Owned = (
     | type[Enrollment]
     | type[OutboxMessage]
     | type[InboundMessage]
+    | type[ExperimentAssignment]
 )
 MOVED: tuple[tuple[Owned, str], ...] = (
     (Event, "events"),
@@ -90,6 +93,9 @@ MOVED: tuple[tuple[Owned, str], ...] = (
     (OutboxMessage, "messages"),
     (InboundMessage, "inbound"),
 )
+# Undoing also puts back the experiment assignments the merge moved (see ``move_assignments``: where
+# both were assigned in one experiment, the survivor's stays and the other's is gone for good).
+UNDONE: tuple[tuple[Owned, str], ...] = (*MOVED, (ExperimentAssignment, "assignments"))
 
 
 def _columns() -> list[tuple[str, bool]]:
@@ -301,6 +307,7 @@ def merge_contacts(
     _stop_twin_enrollments(session, workspace_id, survivor, other)
     for model, key in MOVED:
         snapshot[key] = _reassign(session, model, other, survivor)
+    snapshot["assignments"] = move_assignments(session, workspace_id, other.id, survivor.id)
     snapshot["candidates"] = _close_candidates(session, workspace_id, survivor.id, other.id)
     now = utcnow()
     survivor.updated_at = other.updated_at = now
@@ -398,7 +405,7 @@ def undo_merge(session: Session, workspace_id: int, merge_id: int) -> None:
     _restore_emails(session, workspace_id, snapshot["emails"])
     session.expire(survivor, ["emails"])
     session.expire(merged, ["emails"])
-    for model, key in MOVED:
+    for model, key in UNDONE:
         # Merges recorded before capture existed list only events and deals.
         session.execute(
             update(model)

@@ -1039,3 +1039,111 @@ class PredictiveModel(Base):
     message: Mapped[str | None] = mapped_column(Text)  # why it is not ready ("12 wins: at least 30")
     trained_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     trained_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# Experiments: what can be tested, how traffic is split, and where an experiment stands.
+EXPERIMENT_KINDS = ("email_template", "sequence_step", "landing_page", "form", "magnet", "channel_offer")
+EXPERIMENT_STATES = ("draft", "running", "stopped", "scaled")
+EXPERIMENT_STATISTICS = ("sequential", "frequentist", "bayesian")
+EXPERIMENT_ALLOCATIONS = ("fixed", "bandit")
+EXPERIMENT_CHECK_KINDS = ("allocation", "stop", "monitor")
+
+
+class Experiment(Base):
+    """Variants of one thing (a template, a step, a page, a form, a magnet, an offer) tested against
+    a control on a funnel metric. The subject column that matters depends on ``kind``; ``winner_key``
+    and ``tested_rate``/``tested_low`` record a promoted winner and the level the monitor watches."""
+
+    __tablename__ = "experiments"
+    __table_args__ = (UniqueConstraint("workspace_id", "slug"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"), index=True)
+    slug: Mapped[str] = mapped_column(String(120))
+    name: Mapped[str] = mapped_column(String(200))
+    hypothesis: Mapped[str] = mapped_column(Text, default="")
+    kind: Mapped[str] = mapped_column(String(20))  # EXPERIMENT_KINDS
+    template_id: Mapped[int | None] = mapped_column(ForeignKey("email_templates.id", ondelete="SET NULL"))
+    sequence_step_id: Mapped[int | None] = mapped_column(ForeignKey("sequence_steps.id", ondelete="SET NULL"))
+    landing_page_id: Mapped[int | None] = mapped_column(ForeignKey("landing_pages.id", ondelete="SET NULL"))
+    form_id: Mapped[int | None] = mapped_column(ForeignKey("forms.id", ondelete="SET NULL"))
+    primary_metric: Mapped[str] = mapped_column(String(30))
+    # [{"metric": key, "tolerance": relative worsening tolerated}]
+    guardrails: Mapped[list[dict[str, Any]]] = mapped_column(Json, default=list)
+    statistic: Mapped[str] = mapped_column(String(20), default="sequential")  # EXPERIMENT_STATISTICS
+    alpha: Mapped[float] = mapped_column(default=0.05)
+    power: Mapped[float] = mapped_column(default=0.8)
+    minimum_effect: Mapped[float | None]  # the relative lift the planner sizes the test for
+    baseline_rate: Mapped[float | None]  # the planner's baseline; else the control's observed rate
+    allocation: Mapped[str] = mapped_column(String(10), default="fixed")  # EXPERIMENT_ALLOCATIONS
+    state: Mapped[str] = mapped_column(String(12), default="draft")  # EXPERIMENT_STATES
+    window_days: Mapped[int] = mapped_column(default=30)  # a conversion counts this long after exposure
+    max_days: Mapped[int | None]  # stop rule: stop after this many days running
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    scaled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    winner_key: Mapped[str | None] = mapped_column(String(16))
+    tested_rate: Mapped[float | None]
+    tested_low: Mapped[float | None]
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class ExperimentVariant(Base):
+    """One arm of an experiment: its traffic ``weight`` (fixed split), the bandit's current
+    ``share``, and what it changes — a template variant, a template, a lead magnet, or
+    ``overrides`` of a page or form (or an offer's free description)."""
+
+    __tablename__ = "experiment_variants"
+    __table_args__ = (UniqueConstraint("experiment_id", "key"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    experiment_id: Mapped[int] = mapped_column(ForeignKey("experiments.id", ondelete="CASCADE"), index=True)
+    key: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(200))
+    is_control: Mapped[bool] = mapped_column(default=False)
+    weight: Mapped[float] = mapped_column(default=1.0)
+    share: Mapped[float | None]
+    template_variant_key: Mapped[str | None] = mapped_column(String(16))
+    template_id: Mapped[int | None] = mapped_column(ForeignKey("email_templates.id", ondelete="SET NULL"))
+    asset_id: Mapped[int | None] = mapped_column(ForeignKey("assets.id", ondelete="SET NULL"))
+    overrides: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ExperimentAssignment(Base):
+    """Which variant a contact (or, before a form identifies them, a visitor) gets, for the
+    experiment's whole life, and when they first and last saw it."""
+
+    __tablename__ = "experiment_assignments"
+    __table_args__ = (
+        UniqueConstraint("experiment_id", "contact_id"),
+        UniqueConstraint("experiment_id", "visitor_id"),
+        Index("ix_experiment_assignments_exposed", "experiment_id", "variant_id", "first_exposed_at"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    experiment_id: Mapped[int] = mapped_column(ForeignKey("experiments.id", ondelete="CASCADE"))
+    variant_id: Mapped[int] = mapped_column(ForeignKey("experiment_variants.id", ondelete="CASCADE"))
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), index=True)
+    visitor_id: Mapped[int | None] = mapped_column(ForeignKey("visitors.id", ondelete="CASCADE"), index=True)
+    assigned_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    first_exposed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_exposed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    exposures: Mapped[int] = mapped_column(default=0)
+
+
+class ExperimentCheck(Base):
+    """A decision or reading the worker recorded: a bandit re-allocation, a stop rule that fired,
+    or the monitor's look at a promoted winner (``alert`` when it drifted below the tested level)."""
+
+    __tablename__ = "experiment_checks"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    experiment_id: Mapped[int] = mapped_column(ForeignKey("experiments.id", ondelete="CASCADE"), index=True)
+    checked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    kind: Mapped[str] = mapped_column(String(12))  # EXPERIMENT_CHECK_KINDS
+    rate: Mapped[float | None]
+    low: Mapped[float | None]
+    high: Mapped[float | None]
+    units: Mapped[int] = mapped_column(default=0)
+    alert: Mapped[bool] = mapped_column(default=False)
+    message: Mapped[str] = mapped_column(Text, default="")

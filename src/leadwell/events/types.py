@@ -139,6 +139,11 @@ class NoteAdded(Properties):
     text: str = Field(min_length=1, max_length=2000)
 
 
+class ExperimentExposed(Properties):
+    experiment: str = Field(min_length=1, max_length=120, description="The experiment's slug.")
+    variant: str = Field(min_length=1, max_length=16, description="The variant's key (A, B…).")
+
+
 EVENT_TYPES: dict[str, type[Properties]] = {
     "form_submitted": FormSubmitted,
     "asset_downloaded": AssetDownloaded,
@@ -163,6 +168,7 @@ EVENT_TYPES: dict[str, type[Properties]] = {
     "sequence_enrolled": SequenceEnrolled,
     "sequence_finished": SequenceFinished,
     "call_task": CallTask,
+    "experiment_exposed": ExperimentExposed,
 }
 
 EVENT_LABELS: dict[str, str] = {
@@ -189,6 +195,7 @@ EVENT_LABELS: dict[str, str] = {
     "sequence_enrolled": "Enrolled in a sequence",
     "sequence_finished": "Left a sequence",
     "call_task": "Call task",
+    "experiment_exposed": "Shown an experiment's variant",
 }
 
 

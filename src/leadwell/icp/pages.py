@@ -52,18 +52,16 @@ from leadwell.web.deps import Page, PageScope, check_csrf
 from leadwell.web.templating import render
 
 router = APIRouter(include_in_schema=False)
-EDITOR_ROLES = ("owner", "marketer")
 RESERVED_SLUGS = ("new", "suggest", "backtest")  # /icp/new is the editor; the others leadwell.predict's
 OUTCOMES = ("created", "new version", "unchanged")
 
 
 def can_edit(scope: PageScope) -> bool:
-    return scope.role in EDITOR_ROLES
+    return scope.can_edit
 
 
 def _require_editor(scope: PageScope) -> None:
-    if not can_edit(scope):
-        raise HTTPException(403, f"Only owners and marketers edit profiles; you are {scope.role}.")
+    scope.require_editor("Only owners and marketers edit profiles")
 
 
 def grade_links(request: Request, slug: str) -> dict[str, str]:

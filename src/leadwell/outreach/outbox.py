@@ -63,6 +63,7 @@ from leadwell.db.models import (
 from leadwell.db.session import Database
 from leadwell.db.types import utcnow
 from leadwell.errors import Conflict, InvalidInput, NotFound
+from leadwell.experiments.email_variants import template_variant_key
 from leadwell.outreach import outbox_claims as claims
 from leadwell.outreach import outbox_delivery as delivery
 from leadwell.outreach.addresses import checked_address, domain_of, normalize_address
@@ -232,6 +233,8 @@ def _render_into(
 ) -> None:
     """Render the template's variant for the contact into ``row``, links tracked."""
     assert row.template_id is not None and row.contact_id is not None
+    if variant_key is None:  # an experiment on the template decides, when one runs
+        variant_key = template_variant_key(session, row.workspace_id, row.template_id, contact.id, row.due_at)
     variant = _variant(session, row.template_id, variant_key, str(contact.id))
     message_links = links.for_message(row.workspace_id, row.contact_id, row.message_id)
     extra = {"unsubscribe_url": message_links.unsubscribe_url(), **_magnet_links(session, row, links)}

@@ -29,6 +29,7 @@ from leadwell.db.models import (
 )
 from leadwell.db.session import Database
 from leadwell.events.types import validate_properties
+from leadwell.experiments.email_variants import expose_sent
 from leadwell.outreach.compose import Envelope, compose
 from leadwell.outreach.links import LinkMaker
 from leadwell.outreach.smtp import ServerSettings, SmtpFailure, SmtpSession, Unanswered, Withheld
@@ -108,6 +109,7 @@ def record_sent(session: Session, row: OutboxMessage, reply: str, now: datetime)
     row.state, row.sent_at, row.smtp_response, row.last_error = "sent", now, reply[:500], None
     session.flush()
     _event(session, row, "email_sent", now)
+    expose_sent(session, row, now)
 
 
 def settle_orphans(session: Session, worker: str | None, now: datetime) -> int:
@@ -258,6 +260,7 @@ class Batch:
         values = {"state": "sent", "sent_at": now, "smtp_response": reply[:500], "last_error": None}
         if _move(session, row.id, self.worker, "releasing", **values):
             _event(session, row, "email_sent", now, names)
+            expose_sent(session, row, now)
 
     def _withheld(self, session: Session, row: OutboxMessage) -> None:
         """Not released at the last moment: say why (suppressed, sequence stopped), or queue it

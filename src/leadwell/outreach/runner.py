@@ -36,6 +36,7 @@ from leadwell.db.session import Database
 from leadwell.db.types import utcnow
 from leadwell.errors import LeadwellError
 from leadwell.events.types import validate_properties
+from leadwell.experiments.email_variants import step_template_id
 from leadwell.outreach.outbox import queue_message
 from leadwell.outreach.sequences import calendar_of, steps_of
 from leadwell.outreach.signing import Signing, signing_for
@@ -122,12 +123,11 @@ def _email(batch: _Batch, enrollment: Enrollment, step: SequenceStep) -> None:
     if not in_window(calendar, batch.now):
         enrollment.next_at = next_open(calendar, batch.now)
         return
-    assert step.template_id is not None  # an email step has a template (checked when saved)
     queued = queue_message(
         batch.session,
         workspace_id=enrollment.workspace_id,
         contact_id=enrollment.contact_id,
-        template_id=step.template_id,
+        template_id=step_template_id(batch.session, enrollment, step, batch.now),
         idempotency_key=f"step:{enrollment.id}:{enrollment.position}",
         mailbox_id=sequence.mailbox_id,
         due_at=batch.now,

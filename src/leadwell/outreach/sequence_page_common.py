@@ -24,19 +24,17 @@ from leadwell.web.deps import PageScope
 from leadwell.web.templating import render
 
 ACTIVE = "outreach_overview"
-EDITOR_ROLES = ("owner", "marketer")
 PEOPLE_PAGE = 50
 
 
 def can_edit(scope: PageScope) -> bool:
     """Owners and marketers change outreach; salespeople read it."""
-    return scope.role in EDITOR_ROLES
+    return scope.can_edit
 
 
 def require_editor(scope: PageScope) -> None:
     """A 403 page for salespeople posting a change."""
-    if not can_edit(scope):
-        raise HTTPException(403, f"Outreach changes are for owners and marketers; you are {scope.role}.")
+    scope.require_editor("Outreach changes are for owners and marketers")
 
 
 @contextmanager

@@ -31,7 +31,6 @@ from leadwell.web.deps import Page, PageScope, check_csrf
 from leadwell.web.templating import render
 
 router = APIRouter(include_in_schema=False)
-EDITOR_ROLES = ("owner", "marketer")
 # Training this many decided contacts takes seconds; beyond it the worker trains, not the request.
 IN_REQUEST_OUTCOMES = 5_000
 ACTIVE = "dashboard"
@@ -48,10 +47,7 @@ Posted = Annotated[dict[str, str], Depends(_form)]
 
 
 def _require_editor(scope: PageScope) -> None:
-    if scope.role not in EDITOR_ROLES:
-        raise HTTPException(
-            403, f"Only owners and marketers train and activate models; you are {scope.role}."
-        )
+    scope.require_editor("Only owners and marketers train and activate models")
 
 
 @dataclass(frozen=True)
@@ -156,7 +152,7 @@ def _page(
         shown=shown,
         summary=summary,
         queued=queued,
-        editor=scope.role in EDITOR_ROLES,
+        editor=scope.can_edit,
         in_request=summary.rows <= IN_REQUEST_OUTCOMES,
         limit=IN_REQUEST_OUTCOMES,
         notice=_notice(done, version, rows, active),

@@ -68,6 +68,9 @@ from leadwell.predict.table import Table
 
 # Events that say how the sale went, not what the lead did.
 OUTCOME_EVENTS = frozenset({"stage_changed", "fit_changed", "deal_won", "deal_lost"})
+# Events that record what the firm showed the lead, not what the lead did: an experiment's
+# exposure would teach the model which test was running when, not who buys.
+NOT_LEAD_EVENTS = frozenset({"experiment_exposed"})
 # Per event type: the column of how many, and the column of how long since the latest.
 EVENT_COLUMNS: dict[str, tuple[str, str]] = {
     "form_submitted": ("forms submitted", "days since last form"),
@@ -90,7 +93,7 @@ EVENT_COLUMNS: dict[str, tuple[str, str]] = {
     "sequence_finished": ("sequences left", "days since last sequence left"),
     "call_task": ("call tasks", "days since last call task"),
 }
-ENGAGEMENT_EVENTS = tuple(kind for kind in EVENT_TYPES if kind not in OUTCOME_EVENTS)
+ENGAGEMENT_EVENTS = tuple(kind for kind in EVENT_TYPES if kind not in OUTCOME_EVENTS | NOT_LEAD_EVENTS)
 RECORD_COLUMNS = (
     "seniority",
     "country",

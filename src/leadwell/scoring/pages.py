@@ -43,7 +43,6 @@ from leadwell.web.deps import Page, PageScope, check_csrf
 from leadwell.web.templating import render
 
 router = APIRouter(include_in_schema=False)
-EDITOR_ROLES = ("owner", "marketer")
 OPERATORS = tuple(words.OPERATOR_WORDS.items())
 OUTCOMES = ("new version", "unchanged")
 
@@ -60,7 +59,7 @@ PROPERTIES = _properties()
 
 
 def can_edit(scope: PageScope) -> bool:
-    return scope.role in EDITOR_ROLES
+    return scope.can_edit
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from leadwell.contacts import api as contacts_api
 from leadwell.db.migrate import current_revision, head_revision
 from leadwell.db.session import Database, stored_secret_key
 from leadwell.events import api as events_api
+from leadwell.experiments import api as experiments_api
 from leadwell.ids import IdCodec
 from leadwell.sales import api as sales_api
 from leadwell.sales import queue_api
@@ -102,7 +103,8 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     def _to_login(request: Request, _error: LoginRequired) -> Response:
         return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
 
-    for router in (contacts_api.router, events_api.router, sales_api.router, stages_api, queue_api.router):
+    api_routers = (contacts_api.router, events_api.router, sales_api.router, stages_api, queue_api.router)
+    for router in (*api_routers, experiments_api.router):
         app.include_router(router)
     for module in _page_modules():
         app.include_router(module.router)
@@ -131,6 +133,7 @@ def _page_modules() -> list[Any]:
     from leadwell.capture import admin_pages, public_pages, reader_pages, tracking_routes
     from leadwell.contacts import duplicates_pages, import_pages, import_summary_pages
     from leadwell.contacts import pages as contacts_pages
+    from leadwell.experiments import pages as experiment_pages
     from leadwell.icp import pages as icp_pages
     from leadwell.outreach import inbound_api, mailbox_pages, outbox_pages, template_pages, unsubscribe
     from leadwell.outreach import overview_pages as outreach_pages
@@ -170,6 +173,7 @@ def _page_modules() -> list[Any]:
         outbox_pages,
         unsubscribe,
         model_pages,
+        experiment_pages,
     ]
 
 

@@ -88,6 +88,9 @@ def api_scope(
 Api = Annotated[ApiScope, Depends(api_scope)]
 
 
+EDITOR_ROLES = ("owner", "marketer")  # build and change things; "sales" reads and calls
+
+
 @dataclass(frozen=True)
 class PageScope:
     """A logged-in page request: the user, the current workspace and the user's role in it."""
@@ -109,6 +112,17 @@ class PageScope:
     @property
     def codec(self) -> IdCodec:
         return self.app.codec
+
+    @property
+    def can_edit(self) -> bool:
+        """Whether the user may change what the page shows (owners and marketers)."""
+        return self.role in EDITOR_ROLES
+
+    def require_editor(self, refusal: str) -> None:
+        """A 403 page for a salesperson posting a change: ``refusal`` says what is refused to them
+        ("Only owners and marketers edit profiles"), the page adds their role."""
+        if not self.can_edit:
+            raise HTTPException(403, f"{refusal}; you are {self.role}.")
 
 
 class LoginRequired(Exception):

@@ -24,7 +24,7 @@ NAVIGATION: tuple[tuple[str, str | None], ...] = (
     ("Pipeline", "pipeline_board"),
     ("Capture", "capture_overview"),
     ("Outreach", "outreach_overview"),
-    ("Experiments", None),
+    ("Experiments", "experiments_list"),
     ("Reports", None),
     ("Settings", "settings"),
 )

@@ -1,0 +1,1 @@
+"""Experiments: variants, assignment, statistics, allocation."""
