@@ -11,14 +11,18 @@ from leadwell.db.models import (
     EmailTemplate,
     Enrollment,
     Event,
+    ExperimentAssignment,
+    ExperimentVariant,
     OutboxMessage,
     Sequence,
     TemplateVariant,
 )
 from leadwell.db.session import Database
+from leadwell.experiments.definitions import get_experiment
+from leadwell.experiments.results import experiment_report
 from leadwell.outreach.numbers import broadcast_numbers, sequence_numbers
 from leadwell.outreach.render import check_variant
-from tests.test_demo import build
+from tests.test_demo import NOW, build
 
 
 def test_every_demo_template_is_valid(db: Database) -> None:
@@ -107,3 +111,32 @@ def test_stopped_enrollments_have_their_reason_on_the_timeline(db: Database) -> 
             )
         ).all()
         assert all(row.next_at is not None and row.next_at > row.enrolled_at for row in waiting)
+
+
+def test_the_demo_runs_a_subject_line_experiment_on_the_emails_it_sent(db: Database) -> None:
+    """Every contact the tested template went to is assigned and exposed when it was sent, the
+    outbox row names the variant they got, and the report reads both variants."""
+    result = build(db)
+    with db.session() as session:
+        experiment = get_experiment(session, result.workspace_id, "first-email-subject")
+        assert experiment.state == "running" and experiment.kind == "email_template"
+        sent = dict(
+            session.execute(
+                select(OutboxMessage.contact_id, OutboxMessage.variant_key).where(
+                    OutboxMessage.template_id == experiment.template_id
+                )
+            ).all()
+        )
+        rows = session.execute(
+            select(ExperimentAssignment.contact_id, ExperimentVariant.template_variant_key)
+            .join(ExperimentVariant, ExperimentVariant.id == ExperimentAssignment.variant_id)
+            .where(
+                ExperimentAssignment.experiment_id == experiment.id,
+                ExperimentAssignment.first_exposed_at.is_not(None),
+            )
+        ).all()
+        assert dict(rows) == sent
+        assert set(sent.values()) == {"a", "b"}
+        report = experiment_report(session, experiment, NOW).as_dict()
+        exposed = [variant["exposed"] for variant in report["variants"]]
+        assert sum(exposed) == len(sent) and min(exposed) > 0

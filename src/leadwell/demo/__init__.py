@@ -23,6 +23,7 @@ from leadwell.db.session import Database
 from leadwell.demo.capture import build_capture, prefixed, public_prefix
 from leadwell.demo.cast import Calendar, Deal, Org, Person, draw_cast
 from leadwell.demo.data import HISTORY_DAYS
+from leadwell.demo.experiment import build_experiment
 from leadwell.demo.outreach import DemoOutreach, setup_outreach
 from leadwell.demo.story import plan_sales, tell
 from leadwell.errors import InvalidInput
@@ -138,6 +139,7 @@ def build_demo(
             for p in batch:
                 p.events.clear()
         build_capture(session, workspace.id, cal, prefix)
+        events += build_experiment(session, workspace.id, outreach)  # a subject-line test: one exposure each
         insert_missing(session.connection(), workspace.id)  # everyone's place in the call queue
         grade_all(session, workspace.id, apply_definition(session, workspace.id, DEMO_PROFILE).icp)
         recompute(session, workspace.id, now=now)  # engagement from the story's events: the queue's order
