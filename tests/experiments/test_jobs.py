@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import insert, select
 
+from leadwell.db.locks import try_lock, unlock
 from leadwell.db.models import (
     Event,
     Experiment,
@@ -19,7 +20,7 @@ from leadwell.db.models import (
 )
 from leadwell.db.session import Database
 from leadwell.experiments.definitions import promote, variants_of
-from leadwell.experiments.jobs import exclusive, experiments_due, run_experiment_jobs, try_lock, unlock
+from leadwell.experiments.jobs import exclusive, experiments_due, run_experiment_jobs
 from leadwell.worker import Worker
 from tests.experiments.factories import (
     NOW,
@@ -217,10 +218,10 @@ def test_a_workspace_another_worker_holds_is_left_to_it(db: Database, workspace:
             assert mine  # one worker on SQLite: nothing to share
         return
     with db.engine.connect() as other:
-        assert try_lock(other, workspace.id)
+        assert try_lock(other, "experiments", workspace.id)
         assert run_experiment_jobs(db, NOW) == 0
         assert _state(db, experiment_id)[2] == []
-        unlock(other, workspace.id)
+        unlock(other, "experiments", workspace.id)
         other.commit()
     assert run_experiment_jobs(db, NOW) == 1
 

@@ -26,14 +26,14 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import Connection, select, text
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from leadwell.db.locks import workspace_lock
 from leadwell.db.models import Experiment, ExperimentCheck
 from leadwell.db.session import Database
 from leadwell.db.types import utcnow
@@ -66,38 +66,9 @@ def experiments_due(db: Database, now: datetime | None = None) -> int:
     return run_experiment_jobs(db, now)
 
 
-# The advisory lock of a workspace's experiments: a 64-bit hash of a name that includes the schema,
-# so that installations sharing one PostgreSQL database in separate schemas never block each other.
-_LOCK_KEY = (
-    "hashtextextended('leadwell.experiments:' || current_schema() || ':' || CAST(:workspace AS text), 0)"
-)
-
-
-def try_lock(connection: Connection, workspace_id: int) -> bool:
-    """Take the workspace's experiments lock on ``connection`` (PostgreSQL) if it is free."""
-    taken = connection.execute(text(f"SELECT pg_try_advisory_lock({_LOCK_KEY})"), {"workspace": workspace_id})
-    return bool(taken.scalar())
-
-
-def unlock(connection: Connection, workspace_id: int) -> None:
-    connection.execute(text(f"SELECT pg_advisory_unlock({_LOCK_KEY})"), {"workspace": workspace_id})
-
-
-@contextmanager
-def exclusive(db: Database, workspace_id: int) -> Iterator[bool]:
-    """Whether this process may handle the workspace's experiments now: on PostgreSQL an advisory
-    lock held for the block; on SQLite (one worker) always."""
-    if db.dialect != "postgresql":
-        yield True
-        return
-    with db.engine.connect() as connection:
-        got = try_lock(connection, workspace_id)
-        try:
-            yield got
-        finally:
-            if got:
-                unlock(connection, workspace_id)
-            connection.commit()
+def exclusive(db: Database, workspace_id: int) -> AbstractContextManager[bool]:
+    """Whether this process may handle the workspace's experiments now (see leadwell.db.locks)."""
+    return workspace_lock(db, "experiments", workspace_id)
 
 
 def run_experiment_jobs(db: Database, now: datetime) -> int:

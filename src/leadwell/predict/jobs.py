@@ -20,17 +20,17 @@ workspace, so two workers never do the same one at once (the other skips it this
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, defer
 
 from leadwell.config import Settings, load_settings
+from leadwell.db.locks import workspace_lock
 from leadwell.db.models import Engagement, InstanceSetting, PredictiveModel, Workspace
 from leadwell.db.session import Database
 from leadwell.db.types import utcnow
@@ -42,7 +42,6 @@ SOURCE = "workspace"
 REQUEST_PREFIX = "predict.train."
 CHECK_EVERY = timedelta(hours=1)
 RESCORE_EVERY = timedelta(days=1)
-LOCK_BASE = 0x4C57_5052_0000_0000  # advisory lock keys: this plus the workspace id ("LWPR")
 
 
 class _Memory:
@@ -104,22 +103,9 @@ def _take_request(db: Database, workspace_id: int) -> bool:
         return bool(result.rowcount)
 
 
-@contextmanager
-def exclusive(db: Database, workspace_id: int) -> Iterator[bool]:
-    """Whether this process may work on the workspace's model now: on PostgreSQL an advisory lock
-    held for the block; on SQLite (one worker) always."""
-    if db.dialect != "postgresql":
-        yield True
-        return
-    with db.engine.connect() as connection:
-        key = LOCK_BASE + workspace_id
-        got = bool(connection.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": key}).scalar())
-        try:
-            yield got
-        finally:
-            if got:
-                connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
-            connection.commit()
+def exclusive(db: Database, workspace_id: int) -> AbstractContextManager[bool]:
+    """Whether this process may work on the workspace's model now (see leadwell.db.locks)."""
+    return workspace_lock(db, "predict", workspace_id)
 
 
 def latest_model(session: Session, workspace_id: int) -> PredictiveModel | None:
