@@ -50,7 +50,11 @@ def test_train_from_the_page_then_the_queue_and_a_contact(page: Page, db: Databa
     expect(panel.locator("#likelihood-reasons li").first).to_be_visible()
     screenshot(page, "predict-contact-panel")
 
-    page.context.clear_cookies()
+    # The panel's lazy parts may still be loading; a response landing after the log-out would
+    # put the owner's session cookie back, so wait for them before handing over to the seller.
+    page.wait_for_load_state("networkidle")
+    page.get_by_role("button", name=f"Log out {owner.email}").click()
+    expect(page.get_by_label("Password")).to_be_visible()
     log_in(page, seller.email)
     page.goto("/icp")
     page.get_by_role("link", name="Predictive model: who actually buys").click()

@@ -90,6 +90,9 @@ class Workspace(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     slug: Mapped[str] = mapped_column(String(64), unique=True)
+    # The currency reports add money up in (spend and revenue); amounts in another one are shown
+    # apart, never silently converted.
+    currency: Mapped[str] = mapped_column(String(3), default="USD", server_default="USD")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -1147,3 +1150,100 @@ class ExperimentCheck(Base):
     units: Mapped[int] = mapped_column(default=0)
     alert: Mapped[bool] = mapped_column(default=False)
     message: Mapped[str] = mapped_column(Text, default="")
+
+
+# Channels and spend: where leads come from and what they cost.
+CHANNEL_KINDS = (
+    "paid_social",
+    "paid_search",
+    "email",
+    "events",
+    "referral",
+    "affiliate",
+    "organic",
+    "direct",
+    "list",
+    "other",
+)
+SPEND_ORIGINS = ("manual", "meta", "google", "linkedin", "generic")
+TOUCH_KINDS = ("created", "form", "email", "manual")
+
+
+class Channel(Base):
+    """A way leads arrive (Facebook, LinkedIn, Google, email outreach, speaking, referrals…)."""
+
+    __tablename__ = "channels"
+    __table_args__ = (UniqueConstraint("workspace_id", "name"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(120))
+    kind: Mapped[str] = mapped_column(String(16), default="other")  # CHANNEL_KINDS
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ChannelSource(Base):
+    """A source value that means a channel: a ``utm_source`` ("fb"), a contact's source or import
+    list name ("Realtors 2026"), a form's ``form:<slug>``. Keys are stored lower-cased and trimmed."""
+
+    __tablename__ = "channel_sources"
+    __table_args__ = (UniqueConstraint("workspace_id", "key"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"), index=True)
+    key: Mapped[str] = mapped_column(String(200))
+
+
+class Campaign(Base):
+    """A campaign within a channel. ``key`` (lower-cased) is what arrives as ``utm_campaign`` and
+    what the ad platform's export calls it, so touches and spend meet on it."""
+
+    __tablename__ = "campaigns"
+    __table_args__ = (UniqueConstraint("workspace_id", "channel_id", "key"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    key: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Spend(Base):
+    """Money spent on a channel (and campaign) over the days ``spent_from``–``spent_to``
+    (inclusive; reports prorate it by day). Imported rows carry an ``import_key`` so that
+    importing the same export again replaces instead of doubling."""
+
+    __tablename__ = "spend"
+    __table_args__ = (
+        Index("ix_spend_workspace_days", "workspace_id", "spent_from", "spent_to"),
+        UniqueConstraint("workspace_id", "import_key"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"), index=True)
+    campaign_id: Mapped[int | None] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="CASCADE"), index=True
+    )
+    spent_from: Mapped[date] = mapped_column(Date)
+    spent_to: Mapped[date] = mapped_column(Date)
+    amount: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    currency: Mapped[str] = mapped_column(String(3))
+    description: Mapped[str] = mapped_column(Text, default="")
+    origin: Mapped[str] = mapped_column(String(10), default="manual")  # SPEND_ORIGINS
+    import_key: Mapped[str | None] = mapped_column(String(300))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ManualTouch(Base):
+    """A person tagged by hand with the channel (and campaign) that brought them ("met at the
+    Leeds seminar"), at a moment; it counts as a touch like a form or an email click."""
+
+    __tablename__ = "manual_touches"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), index=True)
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"), index=True)
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
