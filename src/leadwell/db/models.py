@@ -1247,3 +1247,25 @@ class ManualTouch(Base):
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     note: Mapped[str] = mapped_column(Text, default="")
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+
+class ChannelCheck(Base):
+    """The worker's weekly look at one channel's metric (``cost_per_qualified`` or ``conversion``,
+    lead → MQL): the week's value against its trailing level, and whether it drifted (``alert``),
+    in plain words. Owners see open alerts on the dashboard and get them by email once."""
+
+    __tablename__ = "channel_checks"
+    __table_args__ = (UniqueConstraint("workspace_id", "channel_id", "week_start", "metric"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"), index=True)
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"), index=True)
+    week_start: Mapped[date] = mapped_column(Date)
+    metric: Mapped[str] = mapped_column(String(24))
+    value: Mapped[float | None]
+    trailing: Mapped[float | None]
+    leads: Mapped[int] = mapped_column(default=0)
+    alert: Mapped[bool] = mapped_column(default=False)
+    message: Mapped[str] = mapped_column(Text, default="")
+    checked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    emailed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    dismissed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -1,8 +1,8 @@
-"""channels and spend: channels, their source values, campaigns, spend, manual touches, report currency
+"""channels and spend: channels, their source values, campaigns, spend, touches, weekly checks
 
 Revision ID: 0011
 Revises: 0010
-Create Date: 2026-12-04 16:40:15.092256
+Create Date: 2026-12-04 16:42:33.940402
 """
 
 from __future__ import annotations
@@ -60,6 +60,46 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("campaigns", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_campaigns_channel_id"), ["channel_id"], unique=False)
+
+    op.create_table(
+        "channel_checks",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("workspace_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("channel_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("week_start", sa.Date(), nullable=False),
+        sa.Column("metric", sa.String(length=24), nullable=False),
+        sa.Column("value", sa.Double(), nullable=True),
+        sa.Column("trailing", sa.Double(), nullable=True),
+        sa.Column("leads", sa.Integer(), nullable=False),
+        sa.Column("alert", sa.Boolean(), nullable=False),
+        sa.Column("message", sa.Text(), nullable=False),
+        sa.Column("checked_at", leadwell.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("emailed_at", leadwell.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("dismissed_at", leadwell.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["channel_id"],
+            ["channels.id"],
+            name=op.f("fk_channel_checks_channel_id_channels"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["workspace_id"],
+            ["workspaces.id"],
+            name=op.f("fk_channel_checks_workspace_id_workspaces"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_channel_checks")),
+        sa.UniqueConstraint(
+            "workspace_id",
+            "channel_id",
+            "week_start",
+            "metric",
+            name=op.f("uq_channel_checks_workspace_id_channel_id_week_start_metric"),
+        ),
+    )
+    with op.batch_alter_table("channel_checks", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_channel_checks_channel_id"), ["channel_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_channel_checks_workspace_id"), ["workspace_id"], unique=False)
 
     op.create_table(
         "channel_sources",
@@ -197,6 +237,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_channel_sources_channel_id"))
 
     op.drop_table("channel_sources")
+    with op.batch_alter_table("channel_checks", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_channel_checks_workspace_id"))
+        batch_op.drop_index(batch_op.f("ix_channel_checks_channel_id"))
+
+    op.drop_table("channel_checks")
     with op.batch_alter_table("campaigns", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_campaigns_channel_id"))
 
