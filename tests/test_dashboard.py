@@ -12,18 +12,21 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import event
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
-from leadwell.db.models import Contact, StageChange, Workspace
+from leadwell.db.models import Channel, ChannelCheck, Contact, StageChange, Workspace
 from leadwell.db.session import Database
 from leadwell.db.types import utcnow
+from leadwell.reports.catalog import REPORTS
 from leadwell.reports.funnel import funnel
+from leadwell.reports.query import parse_query
 from leadwell.sales.periods import period
 from leadwell.scoring.rows import ensure_engagements
 from leadwell.web.dashboard import dashboard_figures
 from tests.factories import make_contact, make_deal, make_event, make_workspace
-from tests.test_pages import login, make_account
+from tests.reports.test_pages import seed as seed_reports
+from tests.test_pages import csrf_of, login, make_account
 
 DAY = timedelta(days=1)
 
@@ -155,7 +158,7 @@ def test_the_page_shows_outcomes_funnel_and_activity_with_their_contacts(
     client: TestClient, db: Database
 ) -> None:
     account = make_account(db)
-    chosen = period("last_90", utcnow().date())
+    chosen = parse_query(0)  # the default range: the last 90 days, today included
     now = utcnow()
     with db.session() as session:
         workspace = session.get(Workspace, account.workspace_id)
@@ -255,7 +258,7 @@ def test_contact_figures_link_to_the_contacts_behind_them(client: TestClient, db
     login(client, account.email)
     page = client.get("/dashboard").text
     links = _links(page)
-    since = (now.date() - 90 * DAY).isoformat()
+    since = (now.date() - 89 * DAY).isoformat()  # the default range: 90 days ending today
     assert links["/contacts"] == "4"
     assert links[f"/contacts?created_since={since}"] == "3"
     assert links["/contacts?stage=lead"] == "3" and links["/contacts?stage=customer"] == "1"
@@ -283,7 +286,7 @@ def test_the_period_selector_moves_every_window(client: TestClient, db: Database
     assert "4,000.00 GBP" in quarter and "4,000.00 GBP" not in month
     assert "none won yet" in month
     assert 'aria-current="true">Last 30 days<' in month
-    since_90 = (now.date() - 90 * DAY).isoformat()
+    since_90 = (now.date() - 89 * DAY).isoformat()  # 90 days, today included
     assert _links(quarter)[f"/contacts?entered_since={since_90}&reached=lead"] == "1"
     assert "No contact entered the funnel" in month
 
@@ -293,7 +296,7 @@ def test_an_empty_workspace_explains_what_fills_the_page(client: TestClient, db:
     login(client, account.email)
     page = client.get("/dashboard").text
     assert "No contacts yet" in page and "No activity since" in page
-    assert "No contact entered the funnel" in page and "no deal won in the period" in page
+    assert "No contact entered the funnel" in page and "no deal won in the range" in page
 
 
 @pytest.fixture
@@ -323,6 +326,63 @@ def test_the_figures_cost_the_same_few_queries_at_any_size(db: Database, stateme
     for workspace in (small, large):
         statements.clear()
         with db.session() as session:
-            dashboard_figures(session, workspace.id, chosen)
+            dashboard_figures(session, parse_query(workspace.id))
         counts.append(len(statements))
-    assert counts == [7, 7]
+    # Contacts, stages, events, deals, funnel, calls (2), alerts, and the outcomes and activity
+    # reports' own statements: the same number whatever the number of contacts.
+    assert counts[0] == counts[1] and counts[0] < 40
+
+
+def test_a_closed_range_shows_costs_channels_and_alerts_linking_to_reports(
+    client: TestClient, db: Database
+) -> None:
+    seeded = seed_reports(db)
+    with db.session() as session:
+        channel = session.scalars(select(Channel).where(Channel.name == "LinkedIn")).one()
+        check = ChannelCheck(
+            workspace_id=seeded.workspace_id,
+            channel_id=channel.id,
+            week_start=date(2026, 10, 26),
+            metric="cost_per_qualified",
+            alert=True,
+            message="LinkedIn: cost per qualified lead USD 500.00, 3× its usual level.",
+        )
+        session.add(check)
+        session.flush()
+        check_id = check.id
+    login(client, seeded.owner)
+    page = client.get("/dashboard", params={"from": "2026-10-01", "to": "2026-10-31"}).text
+    outcomes = page.split('id="outcomes"')[1].split("</section>")[0]
+    # Linear attribution, the "All" row: spend USD 1,500 over 3 qualified leads and 1 sale
+    assert "USD 500.00</a>\n        cost per qualified lead" in outcomes
+    assert "USD 1,500.00</a>\n        cost per sale" in outcomes
+    assert "6,000.00 USD" in outcomes
+    report = "/reports/outcomes?from=2026-10-01&amp;to=2026-10-31&amp;attribution=linear&amp;by=channel"
+    # The range ends before today: figures open their report, not a "since" contacts list
+    assert f'<a class="figure" href="{report}">1</a>' in outcomes
+    assert 'href="/reports/funnel?from=2026-10-01&amp;to=2026-10-31"' in page.split('id="funnel-lead"')[1]
+    channels = page.split('id="top-channels"')[1].split("</section>")[0]
+    rows = re.findall(r"<tr><td class=\"\"><a [^>]*>([^<]+)</a>", channels)
+    # Most sales first: Google Ads (Ada's sale), then LinkedIn; Dee's email click is half a lead
+    assert rows == ["Google Ads", "LinkedIn", "Unmapped: email"]
+    # LinkedIn: Cy (1) + half of Dee (linear over her 2 touches) = 1.50 leads; the email the other half
+    assert '<td class="number">1.50</td><td class="number">0.50</td>' in channels
+    headline = page.split('id="activity-headline"')[1].split("</div>")[0]
+    # Cy's two calls went to a lead that never reached SQL; 2 calls over 1 deal won
+    assert ">100 % of calls went to people who never reached SQL" in headline
+    assert ">2.0 calls per won deal.<" in headline
+    model = "&amp;attribution=linear" if REPORTS["activity"].uses_attribution else ""  # only what it reads
+    assert f'href="/reports/activity?from=2026-10-01&amp;to=2026-10-31{model}"' in headline
+    assert f'action="/channels/alerts/{check_id}/dismiss"' in page and "3× its usual level" in page
+    answer = client.post(
+        f"/channels/alerts/{check_id}/dismiss", data={"csrf_token": csrf_of(page)}, follow_redirects=False
+    )
+    assert answer.status_code == 303
+    assert "3× its usual level" not in client.get("/dashboard").text
+
+
+def test_a_bad_range_is_refused_naming_it(client: TestClient, db: Database) -> None:
+    account = make_account(db)
+    login(client, account.email)
+    answer = client.get("/dashboard", params={"from": "yesterday"})
+    assert answer.status_code == 422 and "from: &#39;yesterday&#39; is not a date" in answer.text

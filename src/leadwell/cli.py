@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from leadwell.auth import accounts
 from leadwell.capture.cli import capture_app
+from leadwell.channels.cli import channel_app, spend_app
 from leadwell.cli_common import (
     DatabaseUrl,
     Format,
@@ -31,6 +32,7 @@ from leadwell.experiments.cli import experiment_app
 from leadwell.icp.cli import icp_app
 from leadwell.outreach.cli import outreach_app
 from leadwell.predict.cli import model_app
+from leadwell.reports.cli import report
 from leadwell.sales.queue_cli import queue
 from leadwell.scoring.cli import score_app
 
@@ -53,7 +55,10 @@ app.add_typer(capture_app, name="capture")
 app.add_typer(outreach_app, name="outreach")
 app.add_typer(model_app, name="model")
 app.add_typer(experiment_app, name="experiment")
+app.add_typer(channel_app, name="channel")
+app.add_typer(spend_app, name="spend")
 app.command("queue")(queue)
+app.command("report")(report)
 
 
 @app.command()

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.exc import DBAPIError
 
 from leadwell.capture.processing import Outcome, default_batch, process_pending
+from leadwell.channels.monitor import channel_checks_due
 from leadwell.config import Settings
 from leadwell.db.session import Database
 from leadwell.experiments.jobs import experiments_due
@@ -101,6 +102,7 @@ class Worker:
             Job("outbox", self._outbox),
             Job("models", lambda db: retrain_due(db, self.settings)),
             Job("experiments", experiments_due),
+            Job("channel_checks", channel_checks_due),
         ]
 
     def _signing(self, db: Database) -> Signing:

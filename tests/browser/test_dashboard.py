@@ -1,5 +1,5 @@
 """The dashboard in a real browser: won revenue and the funnel first, each figure opening its contacts,
-and the period selector."""
+and the range's quick choices."""
 
 from __future__ import annotations
 
@@ -103,7 +103,8 @@ def test_the_dashboard_shows_won_revenue_and_the_funnel(page: Page, db: Database
     expect(page.locator("#contact-count")).to_have_text("1 contact")
     expect(page.locator("#contact-results")).to_contain_text("Alan Example")
     page.go_back()
-    page.get_by_role("navigation", name="Period").get_by_role("link", name="Last 30 days").click()
-    page.wait_for_url("**/dashboard?period=last_30")
+    page.get_by_role("navigation", name="Range").get_by_role("link", name="Last 30 days").click()
+    page.wait_for_url(re.compile(r"/dashboard\?from=[\d-]+&to=[\d-]+$"))
+    expect(page.locator("#range-from")).to_have_value((utcnow() - 29 * DAY).date().isoformat())
     expect(page.locator("#figure-won .figure")).to_have_text("0")
     expect(page.locator("#funnel")).to_contain_text("No contact entered the funnel")

@@ -23,6 +23,8 @@ from sqlalchemy.orm import Session
 
 from leadwell.capture.contact_capture import consents_of, submissions_of
 from leadwell.capture.reader_panel import magnets_of
+from leadwell.channels.contact_touches import contact_touches
+from leadwell.channels.service import list_channels
 from leadwell.contacts import service
 from leadwell.contacts.listing import (
     BAD_CURSOR,
@@ -33,6 +35,7 @@ from leadwell.contacts.listing import (
     count_narrowed,
 )
 from leadwell.db.models import Contact, Event, Icp, User
+from leadwell.db.types import utcnow
 from leadwell.errors import LeadwellError, NotFound
 from leadwell.events.service import EventFilters, list_events
 from leadwell.events.types import EVENT_LABELS
@@ -299,6 +302,8 @@ def contact_detail(
         magnets = magnets_of(session, scope.workspace_id, number)
         submissions = submissions_of(session, scope.workspace_id, number)
         consents = consents_of(session, scope.workspace_id, number)
+        touches = contact_touches(session, scope.workspace_id, number, utcnow())
+        tag_channels = list_channels(session, scope.workspace_id) if scope.can_edit else []
     survivor = contact.merged_into_id
     return render(
         request,
@@ -318,6 +323,9 @@ def contact_detail(
         magnets=magnets,
         submissions=submissions,
         consents=consents,
+        touches=touches,
+        tag_channels=tag_channels,
+        tag_contact_id=contact_id,
         **stages,
     )
 

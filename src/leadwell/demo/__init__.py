@@ -22,6 +22,7 @@ from leadwell.db.models import Base, Workspace
 from leadwell.db.session import Database
 from leadwell.demo.capture import build_capture, prefixed, public_prefix
 from leadwell.demo.cast import Calendar, Deal, Org, Person, draw_cast
+from leadwell.demo.channels import add_channels
 from leadwell.demo.data import HISTORY_DAYS
 from leadwell.demo.experiment import build_experiment
 from leadwell.demo.outreach import DemoOutreach, setup_outreach
@@ -140,6 +141,7 @@ def build_demo(
                 p.events.clear()
         build_capture(session, workspace.id, cal, prefix)
         events += build_experiment(session, workspace.id, outreach)  # a subject-line test: one exposure each
+        add_channels(session, workspace.id, now)  # channels, the demo's sources mapped, 90 days of spend
         insert_missing(session.connection(), workspace.id)  # everyone's place in the call queue
         grade_all(session, workspace.id, apply_definition(session, workspace.id, DEMO_PROFILE).icp)
         recompute(session, workspace.id, now=now)  # engagement from the story's events: the queue's order

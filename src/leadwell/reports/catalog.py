@@ -79,7 +79,6 @@ REPORTS: dict[str, ReportDef] = {
             "Calls, emails and meetings per won deal, by person and channel, and activity that led to "
             "no outcome.",
             "leadwell.reports.activity:activity_report",
-            uses_attribution=True,
         ),
         ReportDef(
             "magnets",

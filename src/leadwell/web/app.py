@@ -32,7 +32,13 @@ from leadwell.web.ratelimit import RateLimiter
 STATIC = Path(__file__).parent / "static"
 SESSION_MAX_AGE = 14 * 24 * 3600
 # Where files are posted: these take max_upload_bytes. A path ending in "/" covers all below it.
-UPLOAD_PATHS = ("/contacts/import", "/capture/assets/", "/capture/pages/", "/inbound/")
+UPLOAD_PATHS = (
+    "/contacts/import",
+    "/capture/assets/",
+    "/capture/pages/",
+    "/inbound/",
+    "/channels/spend/import",
+)
 
 
 class SchemaOutOfDate(RuntimeError):
@@ -131,6 +137,8 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
 def _page_modules() -> list[Any]:
     """Routers of server-rendered pages, one module per domain."""
     from leadwell.capture import admin_pages, public_pages, reader_pages, tracking_routes
+    from leadwell.channels import monitor_pages
+    from leadwell.channels import pages as channel_pages
     from leadwell.contacts import duplicates_pages, import_pages, import_summary_pages
     from leadwell.contacts import pages as contacts_pages
     from leadwell.experiments import pages as experiment_pages
@@ -138,6 +146,7 @@ def _page_modules() -> list[Any]:
     from leadwell.outreach import inbound_api, mailbox_pages, outbox_pages, template_pages, unsubscribe
     from leadwell.outreach import overview_pages as outreach_pages
     from leadwell.predict import backtest_pages, model_pages, suggest_pages
+    from leadwell.reports import pages as report_pages
     from leadwell.sales import pipeline_pages, queue_pages
     from leadwell.scoring import list_pages, stage_pages
     from leadwell.scoring import pages as scoring_pages
@@ -174,6 +183,9 @@ def _page_modules() -> list[Any]:
         unsubscribe,
         model_pages,
         experiment_pages,
+        monitor_pages,
+        report_pages,
+        channel_pages,
     ]
 
 

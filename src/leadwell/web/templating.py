@@ -25,7 +25,7 @@ NAVIGATION: tuple[tuple[str, str | None], ...] = (
     ("Capture", "capture_overview"),
     ("Outreach", "outreach_overview"),
     ("Experiments", "experiments_list"),
-    ("Reports", None),
+    ("Reports", "reports_index"),
     ("Settings", "settings"),
 )
 
