@@ -1,9 +1,9 @@
 """qualify: engagement scoring and the call queue — one event to the queue, the full recompute, the page.
 
 ``score_event_to_queue`` records one event through :func:`leadwell.events.service.record_events`
-(which scores it) in its own committed transaction, then reads the call queue as the salesperson's
-page shows it (:func:`leadwell.sales.queue.call_queue`, the top 25 by expected value) and finds the
-contact in it: p50 and p99 over 1,000 samples on a workspace of a million graded, scored contacts.
+(which scores it) in its own committed transaction, then reads the contact's place in the call
+queue as its page shows it (:func:`leadwell.sales.queue.queue_place`, among the top 25 by expected
+value): p50 and p99 over 1,000 samples on a workspace of a million graded, scored contacts.
 Baseline: the same event row inserted alone with Core, committed, interleaved sample by sample.
 
 ``score_recompute`` times :func:`leadwell.scoring.recompute.recompute` rebuilding every score from a
@@ -43,7 +43,7 @@ from leadwell.db.types import utcnow
 from leadwell.events.service import EventIn, record_events
 from leadwell.events.types import validate_properties
 from leadwell.ids import IdCodec
-from leadwell.sales.queue import call_queue
+from leadwell.sales.queue import queue_place
 from leadwell.scoring.recompute import recompute
 from leadwell.scoring.settings import default_settings
 
@@ -113,10 +113,9 @@ class EventTimings:
 
 
 def _position(db: Database, workspace_id: int, contact_id: int) -> int | None:
-    """The contact's place in the queue the salesperson sees (the top 25), None when below it."""
+    """The contact's place among the queue's first 25 as its page shows it, None when below them."""
     with db.session() as session:
-        queue = call_queue(session, workspace_id, utcnow())
-    return next((n for n, item in enumerate(queue, 1) if item.contact_id == contact_id), None)
+        return queue_place(session, workspace_id, contact_id, utcnow(), QUEUE_SHOWN)
 
 
 def _through_scoring(

@@ -14,7 +14,7 @@ from leadwell.db.models import Workspace
 from leadwell.db.session import Database
 from leadwell.db.types import utcnow
 from leadwell.errors import InvalidInput
-from leadwell.sales.queue import call_queue, check_limit, expected_deal_value
+from leadwell.sales.queue import call_queue, check_limit, expected_deal_value, queue_place
 from leadwell.scoring.decay import current
 from leadwell.scoring.settings import default_settings, parse_toml
 from leadwell.scoring.store import apply_settings
@@ -153,6 +153,32 @@ def test_the_top_of_the_queue_is_exact_against_ranking_everyone(db: Database, te
         [value for value, _ in best], abs=0.01
     )
     assert {item.contact_id for item in items} <= {contact_id for _, contact_id in everyone}
+
+
+def test_a_leads_place_is_its_place_in_the_queue_or_none_below_the_limit(
+    db: Database, tenant: Tenant
+) -> None:
+    now = utcnow()
+    ws = tenant.workspace
+    rng = random.Random(5)
+    with db.session() as session:
+        seller = make_user(session, ws, role="sales")
+        ids = [
+            make_lead(
+                session, ws, grade=rng.choice(["A", "B", "C", "F", None]), score=rng.uniform(0, 90),
+                scored_at=now - timedelta(days=rng.uniform(0, 30)), owner_id=rng.choice([None, seller.id]),
+            ).id
+            for _ in range(40)
+        ]  # fmt: skip
+        for owner in (None, seller.id):
+            shown = [item.contact_id for item in call_queue(session, ws.id, now, limit=7, owner_id=owner)]
+            assert len(shown) == 7
+            places = {i: queue_place(session, ws.id, i, now, limit=7, owner_id=owner) for i in ids}
+            assert {i: n for i, n in places.items() if n is not None} == {
+                i: n for n, i in enumerate(shown, 1)
+            }
+        with pytest.raises(InvalidInput, match="limit"):
+            queue_place(session, ws.id, ids[0], now, limit=0)
 
 
 def test_expected_deal_value_is_the_mean_of_recent_won_deals_once_there_are_five(

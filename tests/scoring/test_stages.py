@@ -143,11 +143,13 @@ def test_the_contact_page_moves_a_contact_by_hand(
 ) -> None:
     with db.session() as session:
         contact = factories.make_contact(session, tenant.workspace, first_name="Grace", last_name="Hopper")
-        factories.make_contact(session, tenant.workspace, first_name="Alan", last_name="Turing")
+        other = factories.make_contact(session, tenant.workspace, first_name="Alan", last_name="Turing")
+        ensure_engagements(session, tenant.workspace.id, {contact.id: "lead", other.id: "lead"})
     public = codec.encode("contact", contact.id)
     client = logged_in(app, tenant.user.email)
     page = client.get(f"/contacts/{public}").text
     assert 'id="stage"' in page and "Move to stage" in page and "In the call queue" in page
+    assert "In the call queue: place 1 of the first 25 now." in page  # the older of two equal leads
     token = csrf_of(page)
     url = f"/contacts/{public}/stage"
     assert client.post(url, data={"stage": "nurture", "reason": "x"}).status_code == 403  # no CSRF token
@@ -159,6 +161,7 @@ def test_the_contact_page_moves_a_contact_by_hand(
     page = client.get(moved.headers["location"]).text
     assert "Moved to Nurture." in page and "Not now: budget in Q3" in page and "Test User" in page
     assert "Parked in nurture" in page and 'href="/lists/newsletter"' in page
+    assert "place 1 of" not in page  # parked with no revisit date: out of today's queue
     with db.session() as session:
         change = session.scalars(select(StageChange)).one()
         assert (change.contact_id, change.to_stage, change.changed_by_id) == (

@@ -11,7 +11,7 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from leadwell.auth.passwords import MIN_PASSWORD_LENGTH, hash_password, verify_password
+from leadwell.auth.passwords import MIN_PASSWORD_LENGTH, hash_password, verify_decoy, verify_password
 from leadwell.db.models import ROLES, ApiToken, Membership, User, Workspace
 from leadwell.db.types import utcnow
 from leadwell.errors import Conflict, InvalidInput, NotFound
@@ -96,12 +96,9 @@ def authenticate(session: Session, email: str, password: str) -> User | None:
     user = find_user(session, email)
     if user is None:
         # Hash anyway so response time does not reveal which emails have accounts.
-        verify_password(_DUMMY_HASH, password)
+        verify_decoy(password)
         return None
     return user if verify_password(user.password_hash, password) else None
-
-
-_DUMMY_HASH = hash_password("not-a-real-password")
 
 
 @dataclass(frozen=True)

@@ -27,9 +27,11 @@ from leadwell.db.models import (
     StageChange,
     User,
 )
+from leadwell.db.types import utcnow
 from leadwell.errors import InvalidInput, LeadwellError, NotFound
 from leadwell.ids import BadId, IdCodec
 from leadwell.pagination import DEFAULT_LIMIT, MAX_LIMIT, newest_first, page_of
+from leadwell.sales.queue import queue_place
 from leadwell.scoring.stages import NURTURE_LIST, STAGE_LABELS, check_stage, move_stage
 from leadwell.web.deps import Api, Page, PageScope, check_csrf
 from leadwell.web.problems import PROBLEM_RESPONSES
@@ -70,6 +72,8 @@ class StagePanel:
     history: list[HistoryRow]
     choices: list[tuple[str, str]]
     movable: bool
+    # The contact's place among the call queue's first 25 now, None below them or out of the queue.
+    queue_place: int | None = None
 
 
 def _label(stage: str | None) -> str:
@@ -111,6 +115,11 @@ def history_rows(session: Session, workspace_id: int, contact_id: int, limit: in
 def stage_panel(session: Session, contact: Contact) -> StagePanel:
     """The stage panel of a contact's page."""
     engagement = session.get(Engagement, contact.id)
+    place = (
+        queue_place(session, contact.workspace_id, contact.id, utcnow())
+        if engagement is not None and engagement.queue_state != "closed" and contact.merged_into_id is None
+        else None
+    )
     on_list = session.scalar(
         select(ListMember.contact_id)
         .join(ContactList, ContactList.id == ListMember.list_id)
@@ -133,6 +142,7 @@ def stage_panel(session: Session, contact: Contact) -> StagePanel:
         history=history_rows(session, contact.workspace_id, contact.id, HISTORY_SHOWN),
         choices=[(stage, _label(stage)) for stage in LIFECYCLE_STAGES if stage != contact.stage],
         movable=contact.merged_into_id is None,
+        queue_place=place,
     )
 
 
