@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from leadwell.auth.accounts import add_member, create_token, create_user, create_workspace
-from leadwell.db.models import Contact, ContactEmail, Deal, Event, Organization, User, Workspace
+from leadwell.db.models import Contact, ContactEmail, Deal, Event, Organization, StageChange, User, Workspace
 from leadwell.db.types import utcnow
 
 PASSWORD = "correct horse battery"
@@ -94,3 +94,21 @@ def make_deal(session: Session, contact: Contact, **fields: Any) -> Deal:
     session.add(deal)
     session.flush()
     return deal
+
+
+def move_through(session: Session, contact: Contact, *steps: tuple[str, datetime]) -> Contact:
+    """Stage history rows for ``contact``: from its current stage through each (stage, when)."""
+    for stage, when in steps:
+        session.add(
+            StageChange(
+                workspace_id=contact.workspace_id,
+                contact_id=contact.id,
+                from_stage=contact.stage,
+                to_stage=stage,
+                why="test",
+                changed_at=when,
+            )
+        )
+        contact.stage = stage
+    session.flush()
+    return contact

@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
-from leadwell.db.models import Channel, ChannelCheck, Contact, StageChange, Workspace
+from leadwell.db.models import Channel, ChannelCheck, Contact, Workspace
 from leadwell.db.session import Database
 from leadwell.db.types import utcnow
 from leadwell.reports.catalog import REPORTS
@@ -24,29 +24,11 @@ from leadwell.reports.query import parse_query
 from leadwell.sales.periods import period
 from leadwell.scoring.rows import ensure_engagements
 from leadwell.web.dashboard import dashboard_figures
-from tests.factories import make_contact, make_deal, make_event, make_workspace
+from tests.factories import make_contact, make_deal, make_event, make_workspace, move_through
 from tests.reports.test_pages import seed as seed_reports
 from tests.test_pages import csrf_of, login, make_account
 
 DAY = timedelta(days=1)
-
-
-def _moves(session: Session, contact: Contact, *moves: tuple[str, datetime]) -> Contact:
-    """Stage history rows for ``contact``, from its current stage through each (stage, when)."""
-    for stage, when in moves:
-        session.add(
-            StageChange(
-                workspace_id=contact.workspace_id,
-                contact_id=contact.id,
-                from_stage=contact.stage,
-                to_stage=stage,
-                why="test",
-                changed_at=when,
-            )
-        )
-        contact.stage = stage
-    session.flush()
-    return contact
 
 
 def _crafted(session: Session, workspace: Workspace, since: datetime) -> dict[str, Contact]:
@@ -59,28 +41,30 @@ def _crafted(session: Session, workspace: Workspace, since: datetime) -> dict[st
 
     cast = {
         # lead → MQL (2 d) → SQL (2 d) → opportunity (6 d) → customer (10 d)
-        "a": _moves(
+        "a": move_through(
             session,
             person("A", "lead", t0),
             *((s, t0 + d * DAY) for s, d in (("mql", 2), ("sql", 4), ("opportunity", 10), ("customer", 20))),
         ),
         # lead → MQL (4 d) → SQL (1 d) → opportunity (1 d), then lost: nurture
-        "b": _moves(
+        "b": move_through(
             session,
             person("B", "lead", t0),
             *((s, t0 + d * DAY) for s, d in (("mql", 4), ("sql", 5), ("opportunity", 6), ("nurture", 30))),
         ),
         # A meeting booked: lead straight to SQL after 6 days (passes MQL on the way)
-        "c": _moves(session, person("C", "lead", t0), ("sql", t0 + 6 * DAY)),
+        "c": move_through(session, person("C", "lead", t0), ("sql", t0 + 6 * DAY)),
         "d": person("D", "lead", t0),
         # A subscriber from before the period becomes a lead in it (entering then), an MQL 2 days on
-        "e": _moves(session, person("E", "subscriber", before), ("lead", t0 + DAY), ("mql", t0 + 3 * DAY)),
+        "e": move_through(
+            session, person("E", "subscriber", before), ("lead", t0 + DAY), ("mql", t0 + 3 * DAY)
+        ),
         # Imported straight into SQL, no history: reached lead, MQL and SQL at once
         "i": person("I", "sql", t0),
-        "k": _moves(session, person("K", "lead", t0), ("disqualified", t0 + DAY)),
+        "k": move_through(session, person("K", "lead", t0), ("disqualified", t0 + DAY)),
         # Not in the cohort: entered before the period, a subscriber still, merged away
-        "f": _moves(session, person("F", "subscriber", before), ("lead", since - 5 * DAY), ("mql", t0)),
-        "g": _moves(session, person("G", "lead", since - 10 * DAY), ("mql", t0)),
+        "f": move_through(session, person("F", "subscriber", before), ("lead", since - 5 * DAY), ("mql", t0)),
+        "g": move_through(session, person("G", "lead", since - 10 * DAY), ("mql", t0)),
         "h": person("H", "subscriber", t0),
     }
     survivor = cast["d"]

@@ -66,11 +66,10 @@ from leadwell.db.models import (
     LandingPage,
     ManualTouch,
     Spend,
-    StageChange,
     Workspace,
 )
 from leadwell.reports.query import ReportQuery
-from tests.factories import make_contact, make_deal, make_event, make_workspace
+from tests.factories import make_contact, make_deal, make_event, make_workspace, move_through
 
 NOW = datetime(2026, 4, 15, 12, 0, tzinfo=UTC)
 START, END = date(2026, 3, 1), date(2026, 3, 31)
@@ -97,22 +96,6 @@ class Dataset:
     def ask(self, **changes: Any) -> ReportQuery:
         """The March query with some fields changed (``attribution``, ``dimension``, ``start``…)."""
         return replace(self.query, **changes)
-
-
-def _moves(session: Session, contact: Contact, *moves: tuple[str, datetime]) -> None:
-    for stage, when in moves:
-        session.add(
-            StageChange(
-                workspace_id=contact.workspace_id,
-                contact_id=contact.id,
-                from_stage=contact.stage,
-                to_stage=stage,
-                why="test",
-                changed_at=when,
-            )
-        )
-        contact.stage = stage
-    session.flush()
 
 
 def _channels(session: Session, data: Dataset) -> None:
@@ -230,7 +213,7 @@ def _people(session: Session, data: Dataset) -> None:
 
 def _histories(session: Session, data: Dataset) -> None:
     c = data.contacts
-    _moves(
+    move_through(
         session,
         c["ann"],
         ("mql", at(3, 6)),
@@ -238,8 +221,8 @@ def _histories(session: Session, data: Dataset) -> None:
         ("opportunity", at(3, 10)),
         ("customer", at(3, 12)),
     )
-    _moves(session, c["ben"], ("mql", at(3, 10)))
-    _moves(
+    move_through(session, c["ben"], ("mql", at(3, 10)))
+    move_through(
         session,
         c["dee"],
         ("mql", at(3, 7)),
@@ -247,9 +230,9 @@ def _histories(session: Session, data: Dataset) -> None:
         ("opportunity", at(3, 9)),
         ("customer", at(3, 15)),
     )
-    _moves(session, c["eve"], ("mql", at(3, 7)), ("sql", at(3, 10)), ("customer", at(3, 20)))
-    _moves(session, c["fay"], ("mql", at(3, 12)))
-    _moves(
+    move_through(session, c["eve"], ("mql", at(3, 7)), ("sql", at(3, 10)), ("customer", at(3, 20)))
+    move_through(session, c["fay"], ("mql", at(3, 12)))
+    move_through(
         session,
         c["hal"],
         ("mql", at(3, 20)),
@@ -257,8 +240,8 @@ def _histories(session: Session, data: Dataset) -> None:
         ("opportunity", at(3, 25)),
         ("customer", at(4, 2)),
     )
-    _moves(session, c["jay"], ("lead", at(3, 20, 10)))
-    _moves(session, c["ivy"], ("mql", at(3, 3)), ("customer", at(3, 9)))
+    move_through(session, c["jay"], ("lead", at(3, 20, 10)))
+    move_through(session, c["ivy"], ("mql", at(3, 3)), ("customer", at(3, 9)))
     for name, days in (("ann", [9]), ("dee", [8]), ("eve", [10, 11]), ("fay", [13]), ("hal", [22])):
         for day in days:
             make_event(session, c[name], "meeting_booked", at(3, day, 15), {})

@@ -16,7 +16,8 @@ from leadwell.reports.catalog import REPORTS
 from leadwell.reports.query import ReportQuery
 from leadwell.reports.table import Value
 from tests.factories import make_deal, make_event, make_user, make_workspace
-from tests.reports.test_funnel_report import at, moves, person
+from tests.factories import move_through as moves
+from tests.reports.test_funnel_report import at, person
 
 NOW = at(4, 15, 0)
 

@@ -16,7 +16,8 @@ from leadwell.reports.catalog import REPORTS
 from leadwell.reports.cohorts import MATURE, NO_PAST_SALES, TOO_EARLY
 from leadwell.reports.query import ReportQuery
 from tests.factories import make_deal, make_workspace
-from tests.reports.test_funnel_report import at, moves, person
+from tests.factories import move_through as moves
+from tests.reports.test_funnel_report import at, person
 
 NOW = at(4, 10, 0)
 

@@ -8,12 +8,13 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy.orm import Session
 
-from leadwell.db.models import Contact, StageChange, Workspace
+from leadwell.db.models import Contact, Workspace
 from leadwell.db.session import Database
 from leadwell.reports.catalog import REPORTS
 from leadwell.reports.query import ReportQuery
 from leadwell.reports.table import to_csv
 from tests.factories import make_contact, make_workspace
+from tests.factories import move_through as moves
 
 DAY = timedelta(days=1)
 
@@ -21,24 +22,6 @@ DAY = timedelta(days=1)
 def at(month: int, day: int, hour: int = 12, year: int = 2026) -> datetime:
     """A moment in UTC (noon by default)."""
     return datetime(year, month, day, hour, tzinfo=UTC)
-
-
-def moves(session: Session, contact: Contact, *steps: tuple[str, datetime]) -> Contact:
-    """Stage history rows for ``contact``: from its current stage through each (stage, when)."""
-    for stage, when in steps:
-        session.add(
-            StageChange(
-                workspace_id=contact.workspace_id,
-                contact_id=contact.id,
-                from_stage=contact.stage,
-                to_stage=stage,
-                why="test",
-                changed_at=when,
-            )
-        )
-        contact.stage = stage
-    session.flush()
-    return contact
 
 
 def person(

@@ -15,7 +15,8 @@ from leadwell.db.session import Database
 from leadwell.reports.catalog import REPORTS
 from leadwell.reports.query import ReportQuery
 from tests.factories import make_event, make_workspace
-from tests.reports.test_funnel_report import at, moves, person
+from tests.factories import move_through as moves
+from tests.reports.test_funnel_report import at, person
 
 NOW = at(4, 30, 0)
 

@@ -14,10 +14,10 @@ from decimal import Decimal
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from leadwell.db.models import Channel, ChannelSource, Contact, Spend, StageChange, Workspace
+from leadwell.db.models import Channel, ChannelSource, Contact, Spend, Workspace
 from leadwell.db.session import Database
 from leadwell.reports.catalog import REPORTS
-from tests.factories import make_contact, make_deal, make_event, make_user, make_workspace
+from tests.factories import make_contact, make_deal, make_event, make_user, make_workspace, move_through
 from tests.test_pages import login
 
 DAY = timedelta(days=1)
@@ -31,23 +31,6 @@ class Seeded:
     slug: str
     owner: str
     sales: str
-
-
-def _moves(session: Session, contact: Contact, *moves: tuple[str, int]) -> None:
-    """Stage history from ``contact``'s creation: (stage, days after creation)."""
-    for stage, days in moves:
-        session.add(
-            StageChange(
-                workspace_id=contact.workspace_id,
-                contact_id=contact.id,
-                from_stage=contact.stage,
-                to_stage=stage,
-                why="test",
-                changed_at=contact.created_at + days * DAY,
-            )
-        )
-        contact.stage = stage
-    session.flush()
 
 
 def _channel(session: Session, workspace: Workspace, name: str, key: str, spend: str) -> Channel:
@@ -86,9 +69,15 @@ def seed(db: Database) -> Seeded:
 
         ada, bea = lead("Ada", "Google", 5), lead("Bea", "google", 6)
         cy, dee = lead("Cy", "LinkedIn", 10), lead("Dee", "linkedin", 12)
-        _moves(session, ada, ("mql", 1), ("sql", 3), ("opportunity", 5), ("customer", 9))
-        _moves(session, bea, ("mql", 2))
-        _moves(session, dee, ("mql", 2), ("sql", 4))
+
+        def moves(contact: Contact, *steps: tuple[str, int]) -> None:  # (stage, days after creation)
+            move_through(
+                session, contact, *((stage, contact.created_at + days * DAY) for stage, days in steps)
+            )
+
+        moves(ada, ("mql", 1), ("sql", 3), ("opportunity", 5), ("customer", 9))
+        moves(bea, ("mql", 2))
+        moves(dee, ("mql", 2), ("sql", 4))
         make_deal(session, ada, value=Decimal("6000"), status="won", closed_at=ada.created_at + 9 * DAY)
         for hours in (30, 60):
             make_event(

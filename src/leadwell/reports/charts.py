@@ -62,14 +62,23 @@ def bar_chart(
             "title": category_label,
             "sort": None if keep_order else "-x",
         },
-        "x": {
-            "field": measure,
-            "type": "quantitative",
-            "title": measure_label,
-            "axis": {"format": FORMATS.get(kind, ",.2~f")},
-        },
+        "x": _quantity(measure, measure_label, kind),
     }
     return spec
+
+
+def _quantity(measure: str, label: str, kind: str) -> dict[str, Any]:
+    """The encoding of a measured axis, its numbers formatted for ``kind``."""
+    return {
+        "field": measure,
+        "type": "quantitative",
+        "title": label,
+        "axis": {"format": FORMATS.get(kind, ",.2~f")},
+    }
+
+
+def _legend(field: str) -> dict[str, Any]:
+    return {"field": field, "type": "nominal", "title": None, "legend": {"orient": "bottom"}}
 
 
 def grouped_bar_chart(
@@ -89,13 +98,8 @@ def grouped_bar_chart(
     spec["encoding"] = {
         "y": {"field": category, "type": "nominal", "title": None},
         "yOffset": {"field": group, "type": "nominal"},
-        "color": {"field": group, "type": "nominal", "title": None, "legend": {"orient": "bottom"}},
-        "x": {
-            "field": measure,
-            "type": "quantitative",
-            "title": measure_label,
-            "axis": {"format": FORMATS.get(kind, ",.2~f")},
-        },
+        "color": _legend(group),
+        "x": _quantity(measure, measure_label, kind),
     }
     return spec
 
@@ -114,19 +118,9 @@ def line_chart(
     spec["mark"] = {"type": "line", "point": True, "tooltip": True}
     encoding: dict[str, Any] = {
         "x": {"field": x, "type": "ordinal", "title": None},
-        "y": {
-            "field": measure,
-            "type": "quantitative",
-            "title": measure_label,
-            "axis": {"format": FORMATS.get(kind, ",.2~f")},
-        },
+        "y": _quantity(measure, measure_label, kind),
     }
     if series:
-        encoding["color"] = {
-            "field": series,
-            "type": "nominal",
-            "title": None,
-            "legend": {"orient": "bottom"},
-        }
+        encoding["color"] = _legend(series)
     spec["encoding"] = encoding
     return spec
