@@ -258,13 +258,15 @@ def grade(db: Database, workspace_id: int) -> None:
 
 
 def analyze(db: Database) -> None:
-    """Fresh planner statistics on PostgreSQL for the tables seeded here, as autovacuum would gather
-    after a big load (with an empty table's counts it picks nested loops). SQLite is left as
+    """On PostgreSQL, the tables seeded here as autovacuum leaves them some time after a big load:
+    fresh planner statistics (with an empty table's counts it picks nested loops) and the dead
+    index entries of rows that grading and the recompute rewrote removed (a million of them under
+    "ungraded" made the queue's read of that grade take 14 ms instead of 0.1 ms). SQLite is left as
     deployments run it, without."""
     if db.dialect == "postgresql":
-        with db.engine.begin() as connection:
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
             for table in SEEDED_TABLES:
-                connection.execute(text(f'ANALYZE "{table}"'))
+                connection.execute(text(f'VACUUM ANALYZE "{table}"'))
 
 
 def now_utc() -> datetime:

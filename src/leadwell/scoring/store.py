@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 
-from sqlalchemy import Text, cast, select
+from sqlalchemy import Text, bindparam, cast, select
 from sqlalchemy.orm import Session
 
 from leadwell.db.models import ScoringVersion, User, Workspace
@@ -39,16 +39,21 @@ def _compiled(stored: str) -> Settings:
     return from_document(json.loads(stored))
 
 
+# Built once: every recorded event and every queue read asks for the settings in force, and building
+# the statement each time cost more than running it.
+_CURRENT = (
+    select(ScoringVersion.version, cast(ScoringVersion.definition, Text))
+    .where(ScoringVersion.workspace_id == bindparam("workspace_id"))
+    .order_by(ScoringVersion.version.desc())
+    .limit(1)
+)
+
+
 def current_settings(session: Session, workspace_id: int) -> tuple[int, Settings]:
     """(version, settings) in force for the workspace; (0, defaults) when none was applied.
 
     One small indexed query; the document is compiled once per process and distinct text."""
-    row = session.execute(
-        select(ScoringVersion.version, cast(ScoringVersion.definition, Text))
-        .where(ScoringVersion.workspace_id == workspace_id)
-        .order_by(ScoringVersion.version.desc())
-        .limit(1)
-    ).first()
+    row = session.execute(_CURRENT, {"workspace_id": workspace_id}).first()
     if row is None:
         return 0, default_settings()
     return row[0], _compiled(row[1])
