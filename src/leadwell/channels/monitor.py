@@ -139,19 +139,22 @@ def _figures(
         select(
             entered.c.id.label("contact_id"),
             case((entered.c.reached_5 == 1, entered.c.at_5)).label("won_at"),
+            entered.c.at_1,
+            entered.c.at_2,
+            entered.c.reached_2,
         )
         .where(entered.c.at_1 < _moment(query.until))
         .subquery("watched_leads")
     )
-    credited = credits(query, MODEL, leads=leads)
-    at_1, at_2, weight = entered.c.at_1, entered.c.at_2, credited.c.weight
+    credited = credits(query, MODEL, leads=leads, carry=("at_1", "at_2", "reached_2"))
+    at_1, at_2, weight = credited.c.at_1, credited.c.at_2, credited.c.weight
 
     def total(*conditions: ColumnElement[bool]) -> ColumnElement[float]:
         return cast(func.coalesce(func.sum(case((and_(*conditions), weight), else_=0.0)), 0.0), Float)
 
     columns = []
     for window in (cost, conversion):
-        qualified = window.qualified(at_1, at_2, entered.c.reached_2)
+        qualified = window.qualified(at_1, at_2, credited.c.reached_2)
         columns += [
             total(window.in_focus(at_1)),
             total(window.in_focus(at_1), qualified),
@@ -160,7 +163,6 @@ def _figures(
         ]
     rows = session.execute(
         select(credited.c.channel_id, *columns)
-        .join(entered, entered.c.id == credited.c.contact_id)
         .where(credited.c.channel_id.is_not(None))
         .group_by(credited.c.channel_id)
     )

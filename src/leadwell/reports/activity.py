@@ -120,22 +120,22 @@ def _sums(rows: CTE) -> list[ColumnElement[Any]]:
     ]
 
 
-def first_touches(query: ReportQuery, rows: CTE) -> Subquery:
-    """The first-touch credit (channel_id, source_key) of every contact ``rows`` concern, cut at
-    the moment each became a customer like any attribution."""
+def first_touches(query: ReportQuery, per_contact: Subquery) -> Subquery:
+    """The first-touch credit (channel_id, source_key) of every contact of ``per_contact`` (a
+    contact id and its summed :data:`FIGURES`), cut at the moment each became a customer like any
+    attribution, carrying its figures (one credit per contact: the first touch has weight 1)."""
     won_at = (
         select(StageChange.contact_id, func.min(StageChange.changed_at).label("won_at"))
         .where(StageChange.workspace_id == query.workspace_id, StageChange.to_stage == "customer")
         .group_by(StageChange.contact_id)
         .subquery("won_moments")
     )
-    people = select(rows.c.contact_id).where(rows.c.contact_id.is_not(None)).distinct().subquery()
     leads = (
-        select(people.c.contact_id, won_at.c.won_at)
-        .outerjoin(won_at, won_at.c.contact_id == people.c.contact_id)
-        .subquery("activity_leads")
+        select(per_contact, won_at.c.won_at)
+        .outerjoin(won_at, won_at.c.contact_id == per_contact.c.contact_id)
+        .cte("activity_leads")
     )
-    return credits(query, "first_touch", leads=leads)
+    return credits(query, "first_touch", leads=leads, carry=FIGURES)
 
 
 def _row(group: str, name: str, figures: tuple[int, ...]) -> dict[str, Value]:
@@ -164,16 +164,15 @@ def person_rows(session: Session, query: ReportQuery, rows: CTE) -> list[dict[st
 
 def channel_rows(session: Session, query: ReportQuery, rows: CTE) -> list[dict[str, Value]]:
     """One row per first-touch channel (or unmapped source key) of the contacts concerned."""
-    first = first_touches(query, rows)
-    # Summed per contact first: the join to the credits then pairs a few thousand contacts, not
-    # every event (SQLite would scan the credits once per event).
+    # Summed per contact first, then carried by each contact's one first-touch credit: no join
+    # between the events and the credits (SQLite would scan the credits once per row).
     sums = [column.label(name) for column, name in zip(_sums(rows), FIGURES, strict=True)]
     per_contact = select(rows.c.contact_id, *sums).group_by(rows.c.contact_id).subquery("per_contact")
+    first = first_touches(query, per_contact)
     result = session.execute(
-        select(first.c.channel_id, first.c.source_key, *(func.sum(per_contact.c[name]) for name in FIGURES))
-        .select_from(per_contact)
-        .outerjoin(first, first.c.contact_id == per_contact.c.contact_id)
-        .group_by(first.c.channel_id, first.c.source_key)
+        select(
+            first.c.channel_id, first.c.source_key, *(func.sum(first.c[name]) for name in FIGURES)
+        ).group_by(first.c.channel_id, first.c.source_key)
     )
     names = channel_names(session, query.workspace_id)
     found = [

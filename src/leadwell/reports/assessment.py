@@ -125,38 +125,45 @@ def _first_sequences(query: ReportQuery, ids: Select[Any]) -> Any:
         )
         .subquery("enrolments")
     )
-    return select(numbered.c.contact_id, numbered.c.sequence).where(numbered.c.n == 1).subquery("first_seq")
+    # Grouped (one row per lead anyway), so SQLite indexes it for the join instead of scanning it
+    # once per lead.
+    return (
+        select(numbered.c.contact_id, func.max(numbered.c.sequence).label("sequence"))
+        .where(numbered.c.n == 1)
+        .group_by(numbered.c.contact_id)
+        .subquery("first_seq")
+    )
 
 
 def _funnel_statement(query: ReportQuery, currency: str) -> Any:
     """Credited sums per channel (or unmapped key), campaign, magnet, page and first sequence: one
     statement, the cohort built once."""
     facts = lead_facts(query, currency)
-    credited = credits(query, leads=facts)
     sequences = _first_sequences(query, select(facts.c.contact_id))
+    leads = (
+        select(facts, sequences.c.sequence)
+        .outerjoin(sequences, sequences.c.contact_id == facts.c.contact_id)
+        .cte("assessed_leads")
+    )
+    carried = ("magnet", "landing_page", "sequence", "qualified", "won", "revenue")
+    credited = credits(query, leads=leads, carry=carried)
     weight = credited.c.weight
     unmapped = case((credited.c.channel_id.is_(None), credited.c.source_key))
     group = (
         credited.c.channel_id,
         unmapped,
         credited.c.campaign_id,
-        facts.c.magnet,
-        facts.c.landing_page,
-        sequences.c.sequence,
+        credited.c.magnet,
+        credited.c.landing_page,
+        credited.c.sequence,
     )
-    return (
-        select(
-            *group,
-            func.sum(weight),
-            func.sum(weight * facts.c.qualified),
-            func.sum(weight * facts.c.won),
-            func.sum(weight * facts.c.revenue),
-        )
-        .select_from(credited)
-        .join(facts, facts.c.contact_id == credited.c.contact_id)
-        .outerjoin(sequences, sequences.c.contact_id == credited.c.contact_id)
-        .group_by(*group)
-    )
+    return select(
+        *group,
+        func.sum(weight),
+        func.sum(weight * credited.c.qualified),
+        func.sum(weight * credited.c.won),
+        func.sum(weight * credited.c.revenue),
+    ).group_by(*group)
 
 
 @dataclass

@@ -53,23 +53,18 @@ def _statement(query: ReportQuery, currency: str) -> Any:
     """Per channel (or unmapped key): leads and qualified by the chosen model, then sales and
     revenue by each model."""
     facts = lead_facts(query, currency)
-    ranked = ranked_touches(query, facts)
-    joined = ranked.join(facts, facts.c.contact_id == ranked.c.contact_id)
+    ranked = ranked_touches(query, facts, carry=("qualified", "won", "revenue"))
     weights = {m: model_weight(m, ranked.c.k, ranked.c.n) for m in MODELS}
     unmapped = case((ranked.c.channel_id.is_(None), ranked.c.source_key))
     chosen = weights[query.attribution]
-    return (
-        select(
-            ranked.c.channel_id,
-            unmapped,
-            func.sum(chosen),
-            func.sum(chosen * facts.c.qualified),
-            *(func.sum(weights[m] * facts.c.won) for m in MODELS),
-            *(func.sum(weights[m] * facts.c.revenue) for m in MODELS),
-        )
-        .select_from(joined)
-        .group_by(ranked.c.channel_id, unmapped)
-    )
+    return select(
+        ranked.c.channel_id,
+        unmapped,
+        func.sum(chosen),
+        func.sum(chosen * ranked.c.qualified),
+        *(func.sum(weights[m] * ranked.c.won) for m in MODELS),
+        *(func.sum(weights[m] * ranked.c.revenue) for m in MODELS),
+    ).group_by(ranked.c.channel_id, unmapped)
 
 
 def _row(label: str, sums: list[float]) -> dict[str, Value]:

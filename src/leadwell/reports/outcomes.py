@@ -21,7 +21,6 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from sqlalchemy import (
-    CTE,
     BigInteger,
     Float,
     String,
@@ -137,22 +136,17 @@ def figures(label: str, tally: Tally, spend: Decimal) -> dict[str, Value]:
     }
 
 
-def _weighted(facts: CTE, credited: Subquery, *group: Any) -> Any:
-    """The credited sums per ``group``: leads, qualified, meetings, sales, revenue."""
+# The lead figures the credits carry (see attribution.ranked_touches): summed weighted per channel.
+CARRIED = ("qualified", "meetings", "won", "revenue")
+
+
+def _weighted(credited: Subquery, *group: Any) -> Any:
+    """The credited sums per ``group``: leads, qualified, meetings, sales, revenue (``credited``
+    carries :data:`CARRIED`)."""
     weight = credited.c.weight
-    return (
-        select(
-            *group,
-            func.sum(weight),
-            func.sum(weight * facts.c.qualified),
-            func.sum(weight * facts.c.meetings),
-            func.sum(weight * facts.c.won),
-            func.sum(weight * facts.c.revenue),
-        )
-        .select_from(credited)
-        .join(facts, facts.c.contact_id == credited.c.contact_id)
-        .group_by(*group)
-    )
+    return select(
+        *group, func.sum(weight), *(func.sum(weight * credited.c[name]) for name in CARRIED)
+    ).group_by(*group)
 
 
 def _unmapped_key(credited: Subquery) -> Any:
@@ -183,13 +177,13 @@ class Tallies:
 def by_channel(session: Session, query: ReportQuery, currency: str, totals: SpendTotals) -> Tallies:
     """Credited figures and spend per channel (or per channel and campaign): one statement."""
     facts = lead_facts(query, currency)
-    credited = credits(query, leads=facts)
+    credited = credits(query, leads=facts, carry=CARRIED)
     campaigns = query.dimension == "campaign"
     group = [credited.c.channel_id, _unmapped_key(credited)]
     if campaigns:
         group.insert(1, credited.c.campaign_id)
     found = Tallies({}, defaultdict(Decimal), {}, set())
-    for row in session.execute(_weighted(facts, credited, *group)):
+    for row in session.execute(_weighted(credited, *group)):
         key, unmapped = tuple(row[: len(group)]), row[len(group) - 1]
         found.tallies[key] = _tally(row[len(group) :])
         if unmapped:
@@ -225,26 +219,22 @@ def _by_value_statement(query: ReportQuery, currency: str) -> Any:
         cast(func.sum(facts.c.won), Float),
         cast(func.sum(facts.c.revenue), Float),
     ).group_by(value)
-    credited = credits(query, leads=facts)
+    credited = credits(query, leads=facts, carry=(query.dimension,))
+    credited_value = credited.c[query.dimension]
     unmapped = _unmapped_key(credited)
     zero = cast(literal(0.0), Float)
-    weights = (
-        select(
-            literal("weight"),
-            value,
-            credited.c.channel_id,
-            credited.c.campaign_id,
-            unmapped,
-            cast(func.sum(credited.c.weight), Float),
-            zero,
-            zero,
-            zero,
-            zero,
-        )
-        .select_from(credited)
-        .join(facts, facts.c.contact_id == credited.c.contact_id)
-        .group_by(value, credited.c.channel_id, credited.c.campaign_id, unmapped)
-    )
+    weights = select(
+        literal("weight"),
+        credited_value,
+        credited.c.channel_id,
+        credited.c.campaign_id,
+        unmapped,
+        cast(func.sum(credited.c.weight), Float),
+        zero,
+        zero,
+        zero,
+        zero,
+    ).group_by(credited_value, credited.c.channel_id, credited.c.campaign_id, unmapped)
     return union_all(counts, weights)
 
 
