@@ -196,6 +196,12 @@ def _summary(people: list[dict[str, Value]]) -> list[str]:
     return said
 
 
+def activity_summary(session: Session, query: ReportQuery) -> list[str]:
+    """The report's summary sentences alone (the dashboard's headline): from the rows per person,
+    without the first-touch channels, which cost most of the report."""
+    return _summary(person_rows(session, query, items(query)))
+
+
 def activity_report(session: Session, query: ReportQuery) -> Report:
     """Calls, emails, meetings and deals won by person and by first-touch channel, with the
     activity that led to no outcome."""

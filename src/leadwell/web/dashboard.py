@@ -25,7 +25,7 @@ from leadwell.channels.monitor import open_alerts
 from leadwell.db.models import LIFECYCLE_STAGES, ChannelCheck, Contact, Deal, Engagement, Event
 from leadwell.db.types import utcnow
 from leadwell.errors import InvalidInput
-from leadwell.reports.activity import activity_report
+from leadwell.reports.activity import activity_summary
 from leadwell.reports.catalog import REPORTS
 from leadwell.reports.funnel import FUNNEL_STEPS
 from leadwell.reports.funnel_report import funnel_figures, funnel_rows
@@ -276,7 +276,6 @@ def _top_channels(report: Report) -> Report:
 def dashboard_figures(session: Session, query: ReportQuery) -> Figures:
     """Every dashboard figure for ``query``'s workspace and range."""
     by_channel = outcomes_report(session, query)
-    activity = activity_report(session, query)
     contacts, new_contacts = _contact_counts(session, query)
     return Figures(
         query=query,
@@ -289,7 +288,7 @@ def dashboard_figures(session: Session, query: ReportQuery) -> Figures:
         events_by_type=_events_by_type(session, query),
         costs=_costs(by_channel),
         channels=_top_channels(by_channel),
-        activity_summary=activity.summary,
+        activity_summary=activity_summary(session, query),
         alerts=open_alerts(session, query.workspace_id),
     )
 
