@@ -11,9 +11,16 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
-from tests.factories import PASSWORD, make_contact, make_deal, make_event, make_user, make_workspace
+from tests.factories import (
+    PASSWORD,
+    make_contact,
+    make_deal,
+    make_event,
+    make_user,
+    make_workspace,
+    move_through,
+)
 
-from leadwell.db.models import StageChange
 from leadwell.db.session import Database
 from leadwell.db.types import utcnow
 
@@ -40,18 +47,7 @@ def seed(db: Database) -> str:
             contact = make_contact(
                 session, workspace, first_name=name, last_name="Example", created_at=created
             )
-            for stage, day in moves:
-                session.add(
-                    StageChange(
-                        workspace_id=workspace.id,
-                        contact_id=contact.id,
-                        from_stage=contact.stage,
-                        to_stage=stage,
-                        why="test",
-                        changed_at=created + day * DAY,
-                    )
-                )
-                contact.stage = stage
+            move_through(session, contact, *((stage, created + day * DAY) for stage, day in moves))
             if name == "Grace":
                 make_deal(
                     session,

@@ -144,18 +144,16 @@ def ranked_touches(
     :func:`leadwell.reports.facts.lead_facts` to share its cohort."""
     numbered = _numbered(query, leads, carry)
     return (
-        select(
-            numbered.c.contact_id,
-            numbered.c.channel_id,
-            numbered.c.campaign_id,
-            numbered.c.source_key,
-            numbered.c.k,
-            numbered.c.n,
-            *(numbered.c[name] for name in carry),
-        )
+        select(*_credit_columns(numbered, numbered.c.k, numbered.c.n, *(numbered.c[name] for name in carry)))
         .where(_credited(numbered))
         .subquery("ranked_touches")
     )
+
+
+def _credit_columns(numbered: Subquery, *more: Any) -> tuple[Any, ...]:
+    """Who and which channel a numbered row credits, then ``more``."""
+    c = numbered.c
+    return (c.contact_id, c.channel_id, c.campaign_id, c.source_key, *more)
 
 
 def model_weight(model: str, k: Any, n: Any) -> ColumnElement[float]:
@@ -196,14 +194,7 @@ def credits(
     numbered = _numbered(query, leads, carry)
     weight = model_weight(chosen, numbered.c.k, numbered.c.n)
     return (
-        select(
-            numbered.c.contact_id,
-            numbered.c.channel_id,
-            numbered.c.campaign_id,
-            numbered.c.source_key,
-            weight.label("weight"),
-            *(numbered.c[name] for name in carry),
-        )
+        select(*_credit_columns(numbered, weight.label("weight"), *(numbered.c[name] for name in carry)))
         .where(_credited(numbered), weight > 0)
         .subquery("credits")
     )
