@@ -135,8 +135,25 @@ def assignment_of(
     return session.scalar(select(Assignment).where(scope, Assignment.visitor_id == visitor_id))
 
 
-def _stored(session: Session, experiment: Experiment, row: Assignment) -> Assignment:
-    """Insert ``row``; when a concurrent request assigned the unit first, that request's row."""
+def _stored(
+    session: Session,
+    experiment: Experiment,
+    variant: ExperimentVariant,
+    contact_id: int | None,
+    visitor_id: int | None,
+    now: datetime,
+) -> Assignment:
+    """Assign the unit ``variant`` at ``now``; when a concurrent request assigned it first, that
+    request's row."""
+    row = Assignment(
+        workspace_id=experiment.workspace_id,
+        experiment_id=experiment.id,
+        variant_id=variant.id,
+        contact_id=contact_id,
+        visitor_id=visitor_id,
+        assigned_at=now,
+        exposures=0,
+    )
     try:
         with session.begin_nested():
             session.add(row)
@@ -175,17 +192,8 @@ def assign(
         raise InvalidInput(f"experiment: {experiment.slug} has no variants", field="experiment")
     point = unit_point(experiment.id, _unit(contact_id, visitor_id))
     chosen = variants[pick(point, traffic(experiment, variants))]
-    row = Assignment(
-        workspace_id=experiment.workspace_id,
-        experiment_id=experiment.id,
-        variant_id=chosen.id,
-        contact_id=contact_id,
-        visitor_id=visitor_id,
-        assigned_at=now,
-        exposures=0,
-    )
-    stored = _stored(session, experiment, row)
-    return chosen if stored is row else _variant(session, stored)
+    stored = _stored(session, experiment, chosen, contact_id, visitor_id, now)
+    return chosen if stored.variant_id == chosen.id else _variant(session, stored)
 
 
 def expose(
@@ -202,16 +210,7 @@ def expose(
     :class:`Conflict` when it holds another variant."""
     row = assignment_of(session, experiment, contact_id=contact_id, visitor_id=visitor_id)
     if row is None:
-        fresh = Assignment(
-            workspace_id=experiment.workspace_id,
-            experiment_id=experiment.id,
-            variant_id=variant.id,
-            contact_id=contact_id,
-            visitor_id=visitor_id,
-            assigned_at=now,
-            exposures=0,
-        )
-        row = _stored(session, experiment, fresh)
+        row = _stored(session, experiment, variant, contact_id, visitor_id, now)
     if row.variant_id != variant.id:
         held = _variant(session, row).key
         raise Conflict(f"variant: this unit is assigned {held}, not {variant.key}", field="variant")
