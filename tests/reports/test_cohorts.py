@@ -8,12 +8,14 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from leadwell.db.models import Workspace
 from leadwell.db.session import Database
 from leadwell.reports.catalog import REPORTS
 from leadwell.reports.cohorts import MATURE, NO_PAST_SALES, TOO_EARLY
+from leadwell.reports.funnel import won_candidates
 from leadwell.reports.query import ReportQuery
 from tests.factories import make_deal, make_workspace
 from tests.factories import move_through as moves
@@ -99,3 +101,19 @@ def test_no_past_sales_and_an_empty_range(db: Database) -> None:
     assert [row["status"] for row in report.rows] == [NO_PAST_SALES, NO_PAST_SALES]
     assert report.summary == ["No contact has been won yet, so no month can be judged by its age."]
     assert [(row["month"], row["captured"], row["won_rate"]) for row in empty.rows] == [("2025-05", 0, None)]
+
+
+def test_the_won_contacts_followed_for_the_time_to_a_sale_are_every_way_of_being_won(db: Database) -> None:
+    """Moved to customer, created as one, created as one then moved on: each is a past sale; a lead
+    never won and another workspace's customer are not."""
+    with db.session() as session:
+        workspace = make_workspace(session)
+        moved = moves(session, person(session, workspace, at(1, 5)), ("customer", at(2, 1))).id
+        created = person(session, workspace, at(1, 6), stage="customer").id
+        moved_on = moves(
+            session, person(session, workspace, at(1, 7), stage="customer"), ("nurture", at(3, 1))
+        ).id
+        person(session, workspace, at(1, 8))
+        person(session, make_workspace(session), at(1, 9), stage="customer")
+        found = set(session.scalars(select(won_candidates(workspace.id).c.id)))
+    assert found == {moved, created, moved_on}

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from leadwell.reports.charts import line_chart
 from leadwell.reports.costs import report_currency
 from leadwell.reports.facts import deals_note, lead_facts, other_currency_deals
-from leadwell.reports.funnel import _days, _since, cohort
+from leadwell.reports.funnel import _days, _since, cohort, won_candidates
 from leadwell.reports.funnel_report import percent_text, share
 from leadwell.reports.query import ReportQuery
 from leadwell.reports.table import Column, Report, Value
@@ -87,7 +87,9 @@ def win_times(
 ) -> tuple[float | None, list[float | None]]:
     """The median days from capture to won over every won contact ever, and for each of ``ages``
     the share of those contacts won within that many days (None without past sales)."""
-    every = cohort(workspace_id, EPOCH)
+    # Only contacts that may have been won are followed (not every contact ever), and the
+    # durations are read once for the median and the shares.
+    every = cohort(workspace_id, EPOCH, won_candidates(workspace_id))
     dialect = session.get_bind().dialect.name
     durations: CTE = (
         select(_days(dialect, every.c.at_1, every.c.at_5).label("days"))
@@ -100,9 +102,9 @@ def win_times(
         func.count().over().label("n"),
     ).subquery()
     middle = (ranked.c.rn == (ranked.c.n + 1) // 2) | (ranked.c.rn == (ranked.c.n + 2) // 2)
-    median = session.scalar(select(cast(func.avg(ranked.c.days), Float)).where(middle))
-    within = [func.sum(case((durations.c.days <= age, 1), else_=0)) for age in ages]
-    total, *counts = session.execute(select(func.count(), *within)).one()
+    within = [func.sum(case((ranked.c.days <= age, 1), else_=0)) for age in ages]
+    median_of = func.avg(case((middle, ranked.c.days)))
+    total, median, *counts = session.execute(select(func.count(), cast(median_of, Float), *within)).one()
     if not total or median is None:
         return None, [None for _ in ages]
     return float(median), [int(count or 0) / int(total) for count in counts]
