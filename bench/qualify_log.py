@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import random
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -134,7 +135,8 @@ def event_rows(
         )  # fmt: skip
 
 
-def _chunks(rows: Iterator[tuple[Any, ...]], size: int) -> Iterator[list[tuple[Any, ...]]]:
+def chunks(rows: Iterator[tuple[Any, ...]], size: int) -> Iterator[list[tuple[Any, ...]]]:
+    """``rows`` in lists of ``size`` (the last one shorter)."""
     while True:
         chunk = [row for _, row in zip(range(size), rows, strict=False)]
         if not chunk:
@@ -159,13 +161,11 @@ def _create_event_indexes(connection: Connection) -> None:
         index.create(connection)
 
 
-def load_events(db: Database, seeded: Seeded, total: int, seed: int, now: datetime) -> None:
-    """Append ``total`` generated events to the workspace's log over the half year before ``now``.
-
-    The events table's model indexes (and foreign keys on PostgreSQL; on SQLite the loading
-    connection skips its checks) are rebuilt after the load. Commits every chunk."""
-    times = TimeText(db.dialect, now - timedelta(days=LOG_DAYS))
-    rows = event_rows(seed, seeded.workspace_id, seeded.contact_ids, total, times)
+@contextmanager
+def bulk_events(db: Database) -> Iterator[Connection]:
+    """A connection to append many events on: the events table's model indexes (and foreign keys on
+    PostgreSQL; on SQLite this connection skips its checks) dropped, and put back afterwards even
+    when the load fails. Commit per chunk."""
     with db.engine.connect() as connection:
         sqlite = connection.dialect.name == "sqlite"
         if sqlite:
@@ -174,15 +174,24 @@ def load_events(db: Database, seeded: Seeded, total: int, seed: int, now: dateti
         with connection.begin():
             _drop_event_indexes(connection)
         try:
-            for chunk in _chunks(rows, CHUNK * 4):
-                with connection.begin():
-                    copy_rows(connection, "events", EVENT_COLUMNS, chunk)
-        finally:  # the schema is put back even when the load fails
+            yield connection
+        finally:
             with connection.begin():
                 _create_event_indexes(connection)
             if sqlite:
                 connection.exec_driver_sql("PRAGMA foreign_keys=ON")
                 connection.commit()
+
+
+def load_events(db: Database, seeded: Seeded, total: int, seed: int, now: datetime) -> None:
+    """Append ``total`` generated events to the workspace's log over the half year before ``now``
+    (see :func:`bulk_events`), then fresh statistics."""
+    times = TimeText(db.dialect, now - timedelta(days=LOG_DAYS))
+    rows = event_rows(seed, seeded.workspace_id, seeded.contact_ids, total, times)
+    with bulk_events(db) as connection:
+        for chunk in chunks(rows, CHUNK * 4):
+            with connection.begin():
+                copy_rows(connection, "events", EVENT_COLUMNS, chunk)
     analyze(db)
 
 

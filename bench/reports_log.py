@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from bench.qualify_data import CHUNK, copy_rows, weighted
-from bench.qualify_log import _create_event_indexes, _drop_event_indexes
+from bench.qualify_log import bulk_events, chunks
 from leadwell.db.session import Database
 from leadwell.events.types import validate_properties
 from leadwell.reports.funnel import FUNNEL_STEPS
@@ -149,40 +149,19 @@ def traffic_rows(ws: Workspace, seed: int, total: int) -> Iterator[tuple[Any, ..
         yield (ws.id, first + index, event_type, text, text, pool[(bits >> 7) & 63])
 
 
-def _chunks(rows: Iterator[tuple[Any, ...]], size: int) -> Iterator[list[tuple[Any, ...]]]:
-    while True:
-        chunk = [row for _, row in zip(range(size), rows, strict=False)]
-        if not chunk:
-            return
-        yield chunk
-
-
 def load_log(db: Database, ws: Workspace, seed: int, total: int) -> int:
     """Append the mirrored events and everyday traffic up to ``total`` events in all (more if the
-    mirrored ones alone exceed it); indexes (and PostgreSQL's foreign keys) rebuilt after the load,
-    SQLite's foreign-key checks off while loading. Commits every chunk; returns how many."""
+    mirrored ones alone exceed it), without the events' indexes while loading
+    (:func:`bench.qualify_log.bulk_events`). Commits every chunk; returns how many."""
     mirrored = list(mirrored_rows(ws))
     traffic = traffic_rows(ws, seed, max(0, total - len(mirrored)))
     loaded = 0
-    with db.engine.connect() as connection:
-        sqlite = connection.dialect.name == "sqlite"
-        if sqlite:
-            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
-            connection.commit()
-        with connection.begin():
-            _drop_event_indexes(connection)
-        try:
-            for rows in (iter(mirrored), traffic):
-                for chunk in _chunks(rows, CHUNK * 4):
-                    with connection.begin():
-                        copy_rows(connection, "events", EVENT_COLUMNS, chunk)
-                    loaded += len(chunk)
-                    if loaded // PROGRESS > (loaded - len(chunk)) // PROGRESS:
-                        log(f"  reports data: {loaded:,} events loaded")
-        finally:
-            with connection.begin():
-                _create_event_indexes(connection)
-            if sqlite:
-                connection.exec_driver_sql("PRAGMA foreign_keys=ON")
-                connection.commit()
+    with bulk_events(db) as connection:
+        for rows in (iter(mirrored), traffic):
+            for chunk in chunks(rows, CHUNK * 4):
+                with connection.begin():
+                    copy_rows(connection, "events", EVENT_COLUMNS, chunk)
+                loaded += len(chunk)
+                if loaded // PROGRESS > (loaded - len(chunk)) // PROGRESS:
+                    log(f"  reports data: {loaded:,} events loaded")
     return loaded

@@ -106,16 +106,27 @@ def reports_index(request: Request, scope: Page) -> HTMLResponse:
     return _secured(render(request, "reports/index.html", scope=scope, active=ACTIVE, listed=listed))
 
 
-@router.get("/reports/{name}.csv", name="report_csv")
-def report_csv(request: Request, scope: Page, name: str) -> Response:
-    """The report's table as CSV, a download named after the report and its range."""
+def _built(
+    request: Request, scope: PageScope, name: str
+) -> tuple[ReportDef, ReportQuery, Report] | HTMLResponse:
+    """The report ``name`` built for the asked range, model and dimension; a 422 page naming the
+    parameter at fault; 404 for an unknown report."""
     definition = _definition(name)
     try:
         query = _query(request, scope)
     except InvalidInput as error:
         return _refused(request, scope, error)
     with scope.db.session() as session:
-        report = definition.build(session, query)
+        return definition, query, definition.build(session, query)
+
+
+@router.get("/reports/{name}.csv", name="report_csv")
+def report_csv(request: Request, scope: Page, name: str) -> Response:
+    """The report's table as CSV, a download named after the report and its range."""
+    built = _built(request, scope, name)
+    if isinstance(built, HTMLResponse):
+        return built
+    _, query, report = built
     disposition = f'attachment; filename="{csv_filename(name, query)}"'
     return Response(
         to_csv(report), media_type="text/csv; charset=utf-8", headers={"Content-Disposition": disposition}
@@ -139,13 +150,10 @@ def _cells(report: Report) -> list[list[tuple[str, str]]]:
 @router.get("/reports/{name}", name="report_page")
 def report_page(request: Request, scope: Page, name: str) -> HTMLResponse:
     """One report for the asked range, model and dimension: summary, charts, table and notes."""
-    definition = _definition(name)
-    try:
-        query = _query(request, scope)
-    except InvalidInput as error:
-        return _refused(request, scope, error)
-    with scope.db.session() as session:
-        report = definition.build(session, query)
+    built = _built(request, scope, name)
+    if isinstance(built, HTMLResponse):
+        return built
+    definition, query, report = built
     base = str(request.app.url_path_for("report_page", name=name))
     ranges = [
         (choice, f"{base}?{query_params(query, definition, **{'from': choice.start, 'to': choice.end})}")
