@@ -4,6 +4,7 @@ queueing for a contact, and a worker name whose lease is given up after the test
 from __future__ import annotations
 
 import itertools
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -130,7 +131,9 @@ def events(db: Database, type_: str) -> list[Event]:
 
 @pytest.fixture
 def worker(db: Database) -> Iterator[str]:
-    """A worker name for this test; its lease (PostgreSQL: a lock and a connection) goes afterwards."""
-    name = f"test-worker:{next(_numbers)}"
+    """A worker name for this test; its lease (PostgreSQL: a lock and a connection) goes afterwards.
+    The process id keeps it unique across test processes: the lease is an advisory lock on the
+    name, and PostgreSQL's locks are the whole server's, whatever schema each process tests in."""
+    name = f"test-worker:{os.getpid()}:{next(_numbers)}"
     yield name
     stop_worker(db, name)
