@@ -3,9 +3,10 @@ resurfacing of nurture contacts whose grade improves and the stage rules for cha
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from leadwell.contacts import organizations
@@ -169,3 +170,30 @@ def test_engagement_rows_after_an_import_come_in_chunks(db: Database, tenant: Te
     with db.session() as session:
         states = dict(session.execute(select(Engagement.contact_id, Engagement.queue_state)).all())
         assert states == {ids[0]: "open", ids[1]: "closed", ids[2]: "parked"}
+
+
+def test_missing_rows_are_found_before_they_are_written(db: Database, tenant: Tenant) -> None:
+    """The INSERT into ``engagements`` must not read ``engagements`` itself: PostgreSQL, believing
+    the table empty at a workspace's first grading, checks NOT EXISTS with a scan of it per contact,
+    and within the INSERT that scan also reads every row written so far (quadratic: a million
+    contacts took longer than ten minutes)."""
+    ws = tenant.workspace
+    written: list[str] = []
+
+    def remember(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if statement.lstrip().upper().startswith("INSERT INTO ENGAGEMENTS"):
+            written.append(statement)
+
+    with db.session() as session:
+        people = [person(session, ws, 120) for _ in range(3)]
+        big = profile(session, ws, BIG)
+        event.listen(db.engine, "before_cursor_execute", remember)
+        try:
+            grade_all(session, ws.id, big)
+        finally:
+            event.remove(db.engine, "before_cursor_execute", remember)
+        assert [copied(session, c)[:3] for c in people] == [("E", 0, big.id)] * 3
+    assert written, "grading created the missing engagement rows"
+    for statement in written:
+        source = statement.split("SELECT", 1)[1]
+        assert not re.search(r"\bengagements\b", source), statement

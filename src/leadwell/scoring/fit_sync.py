@@ -91,6 +91,12 @@ CHANGED = Table(
     Column("icp_id", BigInteger),
     prefixes=["TEMPORARY"],
 )
+MISSING = Table(
+    "lw_missing_engagements",
+    TEMPORARY_TABLES,
+    Column("contact_id", BigInteger, primary_key=True),
+    prefixes=["TEMPORARY"],
+)
 RESURFACED = Table(
     "lw_resurfaced",
     TEMPORARY_TABLES,
@@ -123,28 +129,44 @@ def insert_missing(
     workspace_id: int,
     ids: Sequence[int] | Select[Any] | None = None,
     span: bool = False,
+    bounds: tuple[int, int] | None = None,
+    now: datetime | None = None,
 ) -> int:
-    """Create the engagement rows live contacts lack (of ``ids``, or the whole workspace) with a zero
-    score and the queue state their stage implies; returns how many were created. With ``span``,
-    every contact from the least to the greatest of ``ids`` is looked at: for the dense ranges of
-    ids an import creates, a range scan costs a fraction of matching thousands of bound ids."""
-    now = literal(utcnow(), UTCDateTime())
-    source = select(
-        CONTACTS.c.id, CONTACTS.c.workspace_id, literal(0.0), literal(ZERO_RANK), literal(0),
-        queue_state_sql(), now,
-    ).where(
+    """Create the engagement rows live contacts lack (of ``ids``, or the whole workspace, or the
+    contact ids within ``bounds``) with a zero score and the queue state their stage implies;
+    returns how many were created. With ``span``, every contact from the least to the greatest of
+    ``ids`` is looked at: for the dense ranges of ids an import creates, a range scan costs a
+    fraction of matching thousands of bound ids."""
+    lacking = select(CONTACTS.c.id).where(
         CONTACTS.c.workspace_id == workspace_id,
         CONTACTS.c.merged_into_id.is_(None),
         ~select(ENGAGEMENTS.c.contact_id).where(ENGAGEMENTS.c.contact_id == CONTACTS.c.id).exists(),
-    )  # fmt: skip
-    if isinstance(ids, Sequence) and span:
-        source = source.where(CONTACTS.c.id.between(min(ids), max(ids)))
-    elif ids is not None:
-        source = source.where(CONTACTS.c.id.in_(ids))
-    columns = ["contact_id", "workspace_id", "score", "rank_key", "version", "queue_state", "updated_at"]
-    result = connection.execute(
-        insert(ENGAGEMENTS).from_select(columns, source).execution_options(preserve_rowcount=True)
     )
+    if isinstance(ids, Sequence) and span:
+        bounds = (min(ids), max(ids))
+    if bounds is not None:
+        lacking = lacking.where(CONTACTS.c.id.between(*bounds))
+    elif ids is not None:
+        lacking = lacking.where(CONTACTS.c.id.in_(ids))
+    # Found first, inserted second: a PostgreSQL planner that believes ``engagements`` empty (a
+    # new workspace's first grading) answers NOT EXISTS with a scan of it per contact, and inside
+    # the INSERT that scan also reads every row the statement has written so far: quadratic.
+    with temporary(connection, MISSING):
+        found = connection.execute(
+            insert(MISSING).from_select(["contact_id"], lacking).execution_options(preserve_rowcount=True)
+        ).rowcount
+        if not found:
+            return 0
+        analyze(connection, MISSING, found)
+        written = literal(now or utcnow(), UTCDateTime())
+        source = select(
+            CONTACTS.c.id, CONTACTS.c.workspace_id, literal(0.0), literal(ZERO_RANK), literal(0),
+            queue_state_sql(), written,
+        ).where(CONTACTS.c.id == MISSING.c.contact_id)  # fmt: skip
+        columns = ["contact_id", "workspace_id", "score", "rank_key", "version", "queue_state", "updated_at"]
+        result = connection.execute(
+            insert(ENGAGEMENTS).from_select(columns, source).execution_options(preserve_rowcount=True)
+        )
     return max(result.rowcount, 0)
 
 

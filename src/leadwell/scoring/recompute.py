@@ -41,7 +41,6 @@ from sqlalchemy import (
     delete,
     exists,
     func,
-    insert,
     literal,
     not_,
     select,
@@ -52,9 +51,10 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from leadwell.db.models import Base
-from leadwell.db.types import UTCDateTime, utcnow
+from leadwell.db.types import utcnow
 from leadwell.scoring.decay import EPOCH, NEGATIVE_RANK, ZERO_RANK
 from leadwell.scoring.engine import scoring_lock
+from leadwell.scoring.fit_sync import insert_missing
 from leadwell.scoring.grants_sql import (
     Bounds,
     Plan,
@@ -68,7 +68,6 @@ from leadwell.scoring.grants_sql import (
 )
 from leadwell.scoring.points import rules_by_type
 from leadwell.scoring.requalify import after_recompute
-from leadwell.scoring.rows import CLOSED_STAGES, PARKED_STAGES
 from leadwell.scoring.settings import Settings
 from leadwell.scoring.sql import EVENTS, EventSql, Expr, integer, op
 from leadwell.scoring.store import current_settings
@@ -155,7 +154,7 @@ def _run(connection: Connection, plan: Plan, bounds: Bounds) -> tuple[int, int]:
     sql = EventSql(connection.dialect.name)
     temp = temp_tables(connection.dialect.name)
     with _tuned(connection), _temporary(connection, temp):
-        _add_missing_rows(connection, plan, bounds)
+        insert_missing(connection, plan.workspace_id, bounds=bounds, now=plan.now)
         _clear_caps(connection, plan, bounds)
         fill_rules(connection, plan, temp)
         fill_grants(connection, sql, plan, bounds, temp)
@@ -219,33 +218,6 @@ def _contact_ids(plan: Plan, bounds: Bounds) -> Any:
     if bounds is not None:
         query = query.where(CONTACTS.c.id.between(*bounds))
     return query
-
-
-def _add_missing_rows(connection: Connection, plan: Plan, bounds: Bounds) -> None:
-    """An engagement row (zero score, the queue state the stage implies) for live contacts without."""
-    stage = CONTACTS.c.stage
-    state = case(
-        (stage.in_(sorted(CLOSED_STAGES)), literal("closed")),
-        (stage.in_(sorted(PARKED_STAGES)), literal("parked")),
-        else_=literal("open"),
-    )
-    source = select(
-        CONTACTS.c.id,
-        CONTACTS.c.workspace_id,
-        literal(0.0, Float()),
-        literal(ZERO_RANK, Float()),
-        integer(0),
-        state,
-        literal(plan.now, UTCDateTime()),
-    ).where(
-        CONTACTS.c.workspace_id == plan.workspace_id,
-        CONTACTS.c.merged_into_id.is_(None),
-        ~exists().where(ENGAGEMENTS.c.contact_id == CONTACTS.c.id),
-    )
-    if bounds is not None:
-        source = source.where(CONTACTS.c.id.between(*bounds))
-    columns = ["contact_id", "workspace_id", "score", "rank_key", "version", "queue_state", "updated_at"]
-    connection.execute(insert(ENGAGEMENTS).from_select(columns, source))
 
 
 def _write_scores(connection: Connection, plan: Plan, bounds: Bounds, temp: Temp) -> int:
