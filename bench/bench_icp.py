@@ -20,7 +20,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import Connection, Select, Table, insert, select, update
+from sqlalchemy import Connection, Select, Table, bindparam, insert, select, update
 
 from bench.harness import Context, Measure, benchmark
 from leadwell.auth.accounts import create_workspace
@@ -33,8 +33,15 @@ from leadwell.icp.fields import CONTACT_TEXT, ORGANIZATION_TEXT
 from leadwell.icp.grading import grade_all
 from leadwell.icp.regrade import regrade_contacts
 from leadwell.icp.store import apply_definition, get_icp
+from leadwell.scoring.fit_sync import insert_missing
 
 CONTACTS: Table = Base.metadata.tables["contacts"]
+ENGAGEMENTS: Table = Base.metadata.tables["engagements"]
+COPY_FIT = (
+    update(ENGAGEMENTS)
+    .where(ENGAGEMENTS.c.contact_id == bindparam("key"))
+    .values(grade=bindparam("grade"), fit_score=bindparam("fit_score"), icp_id=bindparam("icp_id"))
+)
 ORGANIZATIONS: Table = Base.metadata.tables["organizations"]
 FULL_CONTACTS = 1_000_000
 BASELINE_CONTACTS = 50_000
@@ -120,7 +127,8 @@ def _contacts(
 
 
 def seed(db: Database, contacts: int, seed_value: int) -> tuple[int, int, Definition]:
-    """A workspace with ``contacts`` contacts in organizations of about ten, and the profile."""
+    """A workspace with ``contacts`` contacts in organizations of about ten, each with its
+    engagement row (as imports and forms create them), and the profile."""
     rng = random.Random(seed_value)
     with db.session() as session:
         workspace_id = create_workspace(session, "ICP benchmark", slug="bench").id
@@ -134,6 +142,7 @@ def seed(db: Database, contacts: int, seed_value: int) -> tuple[int, int, Defini
             connection.execute(
                 insert(Contact), _contacts(rng, workspace_id, organizations, min(CHUNK, contacts - start))
             )
+        insert_missing(connection, workspace_id)  # every contact has its row in the queue, as imported
     definition = parse_definition(PROFILE)
     with db.session() as session:
         icp_id = apply_definition(session, workspace_id, definition).icp.id
@@ -174,7 +183,8 @@ def _baseline_query(workspace_id: int) -> Select[Any]:
 def _graded_per_row(
     db: Database, workspace_id: int, icp_id: int, definition: Definition
 ) -> tuple[float, int]:
-    """The baseline: read every row, grade it in Python, insert the fits."""
+    """The baseline: read every row, grade it in Python, insert the fits and copy each grade into
+    the contact's engagement row (which the call queue reads), as grading does."""
     query = _baseline_query(workspace_id)
     started = time.perf_counter()
     with db.engine.begin() as connection:
@@ -196,8 +206,13 @@ def _graded_per_row(
                     "graded_at": now,
                 }
             )
+        copies = [
+            {"key": fit["contact_id"], "grade": fit["grade"], "fit_score": fit["score"], "icp_id": icp_id}
+            for fit in fits
+        ]
         for start in range(0, len(fits), CHUNK):
             connection.execute(insert(Fit), fits[start : start + CHUNK])
+            connection.execute(COPY_FIT, copies[start : start + CHUNK])  # the queue's copy, as grading's
     return time.perf_counter() - started, len(fits)
 
 

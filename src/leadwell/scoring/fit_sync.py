@@ -202,14 +202,18 @@ def sync_all(
 
 
 def best_fits(workspace_id: int, ids: Sequence[int] | Select[Any] | None = None) -> Subquery:
-    """Each contact's best fit (of ``ids``, or the whole workspace): not qualified out first, then
-    the highest score, then the oldest profile (the order migration 0005 copied grades in)."""
+    """Each contact's best fit (of ``ids``, which must be the workspace's, or the whole workspace):
+    not qualified out first, then the highest score, then the oldest profile (the order migration
+    0005 copied grades in)."""
     order = (FITS.c.qualified_out, FITS.c.score.desc(), FITS.c.icp_id)
     place = func.row_number().over(partition_by=FITS.c.contact_id, order_by=order).label("place")
-    ranked = select(FITS.c.contact_id, FITS.c.grade, FITS.c.score, FITS.c.icp_id, place).where(
-        FITS.c.workspace_id == workspace_id
-    )
-    if ids is not None:
+    ranked = select(FITS.c.contact_id, FITS.c.grade, FITS.c.score, FITS.c.icp_id, place)
+    if ids is None:
+        ranked = ranked.where(FITS.c.workspace_id == workspace_id)
+    else:
+        # The ids are the workspace's already; with the workspace named too, a PostgreSQL planner
+        # whose statistics lag a big grading intersects the primary key with a scan of the whole
+        # workspace's index (30 ms at a million fits instead of 0.05).
         ranked = ranked.where(FITS.c.contact_id.in_(ids))
     return ranked.subquery("ranked")
 
