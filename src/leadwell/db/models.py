@@ -451,8 +451,23 @@ class Engagement(Base):
     __tablename__ = "engagements"
     __table_args__ = (
         Index("ix_engagements_queue", "workspace_id", "queue_state", "grade", "rank_key"),
-        Index("ix_engagements_due", "workspace_id", "queue_state", "due_at"),
-        Index("ix_engagements_hot", "workspace_id", "hot_at"),
+        # Partial: most rows have neither a revisit date nor a reply, and a row's every update
+        # that moves it in another index (a grade, a rank key) would write an entry here too.
+        Index(
+            "ix_engagements_due",
+            "workspace_id",
+            "queue_state",
+            "due_at",
+            sqlite_where=text("due_at IS NOT NULL"),
+            postgresql_where=text("due_at IS NOT NULL"),
+        ),
+        Index(
+            "ix_engagements_hot",
+            "workspace_id",
+            "hot_at",
+            sqlite_where=text("hot_at IS NOT NULL"),
+            postgresql_where=text("hot_at IS NOT NULL"),
+        ),
         Index("ix_engagements_predicted", "workspace_id", "queue_state", "predicted_value"),
     )
     contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True)
