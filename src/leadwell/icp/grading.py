@@ -35,6 +35,8 @@ from leadwell.icp.sql_values import text as sql_text
 from leadwell.icp.store import grade_counts, load_definition
 from leadwell.scoring.fit_sync import sync_all
 
+ANALYZE_FROM = 50_000  # fits written by one grading that make fresh statistics worth their cost
+COUNTED = {"preserve_rowcount": True}
 EVENTS = Base.metadata.tables["events"]
 CONTACTS = Base.metadata.tables["contacts"]
 
@@ -88,12 +90,17 @@ def grade_all(session: Session, workspace_id: int, icp: Icp, engine: Engine | No
         )
     )
     if engine is not None and connection.dialect.name == "postgresql":
-        _upsert_in_halves(engine, connection, workspace_id, profile, now)
+        written = _upsert_in_halves(engine, connection, workspace_id, profile, now)
     else:
-        connection.execute(
-            grading_statement(profile.definition, connection.dialect.name),
-            _params(workspace_id, profile, now),
-        )
+        statement = grading_statement(profile.definition, connection.dialect.name)
+        params = _params(workspace_id, profile, now)
+        written = connection.execute(statement, params, execution_options=COUNTED).rowcount
+    if written >= ANALYZE_FROM and connection.dialect.name == "postgresql":
+        # Autovacuum would take a while to notice: until then the planner's row counts for
+        # ``fits`` are those of before, and the statements that follow (copying the grades into
+        # the queue, counting them, re-grading one contact) are planned for a table a fraction
+        # of its size: nested loops over a million rows.
+        connection.exec_driver_sql("ANALYZE fits")
     changed = _record_changes(connection, workspace_id, profile, now) if had_fits else 0
     sync_all(connection, workspace_id, since=now)  # best fits into the queue, resurfacing
     counts = grade_counts(session, workspace_id, icp.id)
@@ -102,24 +109,25 @@ def grade_all(session: Session, workspace_id: int, icp: Icp, engine: Engine | No
 
 def _upsert_in_halves(
     engine: Engine, connection: Connection, workspace_id: int, profile: Profile, now: Any
-) -> None:
+) -> int:
     low, high = connection.execute(
         select(func.min(CONTACTS.c.id), func.max(CONTACTS.c.id)).where(
             CONTACTS.c.workspace_id == workspace_id
         )
     ).one()
     if low is None:
-        return
+        return 0
     middle = (low + high) // 2
     statement = grading_statement(profile.definition, "postgresql", ranged=True)
     params = _params(workspace_id, profile, now)
 
-    def grade(bounds: tuple[int, int]) -> None:
+    def grade(bounds: tuple[int, int]) -> int:
         with engine.begin() as own:
-            own.execute(statement, params | {"low": bounds[0], "high": bounds[1]})
+            bounded = params | {"low": bounds[0], "high": bounds[1]}
+            return own.execute(statement, bounded, execution_options=COUNTED).rowcount
 
     with ThreadPoolExecutor(max_workers=2) as pool:
-        list(pool.map(grade, [(low, middle), (middle + 1, high)]))
+        return sum(pool.map(grade, [(low, middle), (middle + 1, high)]))
 
 
 def _params(workspace_id: int, profile: Profile, now: Any) -> dict[str, Any]:

@@ -32,6 +32,7 @@ from sqlalchemy import (
     Subquery,
     Table,
     Text,
+    and_,
     case,
     exists,
     func,
@@ -227,17 +228,25 @@ def _sync(
 ) -> Synced:
     moment = now or utcnow()
     with temporary(connection, REGRADED, BEST, CHANGED, RESURFACED):
-        changed = _collect_changes(connection, workspace_id, since)
-        if not changed:
-            return Synced(0, 0, 0)
-        resurfaced = _resurface(connection, workspace_id, moment)
-        connection.execute(
-            update(ENGAGEMENTS)
-            .where(ENGAGEMENTS.c.contact_id == CHANGED.c.contact_id)
-            .values(
-                grade=CHANGED.c.grade, fit_score=CHANGED.c.score, icp_id=CHANGED.c.icp_id, updated_at=moment
-            )
-        )
+        pg = connection.dialect.name == "postgresql"
+        if since is not None and pg and _profiles(connection, workspace_id) == 1:
+            changed = _copy_own_fits(connection, workspace_id, since, moment)
+            if not changed:
+                return Synced(0, 0, 0)
+            resurfaced = _resurface(connection, workspace_id, moment)
+        else:
+            changed = _collect_changes(connection, workspace_id, since)
+            if not changed:
+                return Synced(0, 0, 0)
+            resurfaced = _resurface(connection, workspace_id, moment)
+            connection.execute(
+                update(ENGAGEMENTS)
+                .where(ENGAGEMENTS.c.contact_id == CHANGED.c.contact_id)
+                .values(
+                    grade=CHANGED.c.grade, fit_score=CHANGED.c.score, icp_id=CHANGED.c.icp_id,
+                    updated_at=moment,
+                )
+            )  # fmt: skip
         if settings is None:
             with Session(bind=connection) as reader:
                 settings = current_settings(reader, workspace_id)[1]
@@ -252,11 +261,57 @@ def _sync(
     return Synced(changed, resurfaced, moved)
 
 
+def _profiles(connection: Connection, workspace_id: int) -> int:
+    return int(connection.scalar(select(func.count()).where(ICPS.c.workspace_id == workspace_id)) or 0)
+
+
+def _copy_own_fits(connection: Connection, workspace_id: int, since: datetime, moment: datetime) -> int:
+    """With one profile, a contact's best fit is its fit: copy the fits graded from ``since`` on
+    straight into the engagement rows (one UPDATE … FROM), and keep in ``lw_fit_changes`` only the
+    contacts that may resurface (parked in nurture, grade improving), read before the copy
+    overwrites their old grade. Returns how many rows changed.
+
+    On PostgreSQL, ranking every fit into ``lw_best_fits`` and comparing every row into
+    ``lw_fit_changes`` first cost as much again as the copy (a million contacts: 5.5 of 22 s).
+    SQLite is better off with those keyed tables, filled in contact order: its UPDATE … FROM
+    reads the fits through their workspace index, in score order (6.7 s instead of 5.7)."""
+    fresh = and_(FITS.c.workspace_id == workspace_id, FITS.c.graded_at >= literal(since, UTCDateTime()))
+    insert_missing(connection, workspace_id, select(FITS.c.contact_id).where(fresh))
+    may_resurface = (
+        select(ENGAGEMENTS.c.contact_id, ENGAGEMENTS.c.grade, FITS.c.grade, FITS.c.score, FITS.c.icp_id)
+        .select_from(
+            FITS.join(ENGAGEMENTS, ENGAGEMENTS.c.contact_id == FITS.c.contact_id).join(
+                CONTACTS, CONTACTS.c.id == FITS.c.contact_id
+            )
+        )
+        .where(
+            fresh,
+            ENGAGEMENTS.c.queue_state == "parked",
+            CONTACTS.c.stage == "nurture",
+            FITS.c.grade < ENGAGEMENTS.c.grade,  # A < B < … < F: a better grade sorts first
+        )
+    )
+    columns = ["contact_id", "old_grade", "grade", "score", "icp_id"]
+    connection.execute(insert(CHANGED).from_select(columns, may_resurface))
+    differs = (
+        ENGAGEMENTS.c.grade.is_distinct_from(FITS.c.grade)
+        | ENGAGEMENTS.c.fit_score.is_distinct_from(FITS.c.score)
+        | ENGAGEMENTS.c.icp_id.is_distinct_from(FITS.c.icp_id)
+    )
+    copied = connection.execute(
+        update(ENGAGEMENTS)
+        .where(ENGAGEMENTS.c.contact_id == FITS.c.contact_id, fresh, differs)
+        .values(grade=FITS.c.grade, fit_score=FITS.c.score, icp_id=FITS.c.icp_id, updated_at=moment)
+        .execution_options(preserve_rowcount=True)
+    )
+    return max(copied.rowcount, 0)
+
+
 def _fill_best(connection: Connection, workspace_id: int, since: datetime | None) -> bool:
     """Put each contact's best fit in ``lw_best_fits`` (of the contacts with a fit graded from
     ``since`` on, when given); False when there is nothing to compare."""
     fresh = FITS.c.graded_at >= literal(since, UTCDateTime()) if since is not None else None
-    profiles = connection.scalar(select(func.count()).where(ICPS.c.workspace_id == workspace_id))
+    profiles = _profiles(connection, workspace_id)
     columns = ["contact_id", "grade", "score", "icp_id"]
     if profiles == 1:  # one fit per contact: no ranking needed
         own = select(FITS.c.contact_id, FITS.c.grade, FITS.c.score, FITS.c.icp_id).where(
