@@ -57,6 +57,7 @@ from leadwell.scoring.stage_sql import (
     TEMPORARY_TABLES,
     analyze,
     apply_rules_sql,
+    contact_key,
     temporary,
     write_moves,
 )
@@ -69,13 +70,13 @@ DENSE = 2  # a chunk spanning under twice its length in ids is read as a range
 REGRADED = Table(
     "lw_regraded",
     TEMPORARY_TABLES,
-    Column("contact_id", BigInteger, primary_key=True),
+    contact_key(),
     prefixes=["TEMPORARY"],
 )
 BEST = Table(
     "lw_best_fits",
     TEMPORARY_TABLES,
-    Column("contact_id", BigInteger, primary_key=True),
+    contact_key(),
     Column("grade", String(1)),
     Column("score", Integer),
     Column("icp_id", BigInteger),
@@ -85,7 +86,7 @@ BEST = Table(
 CHANGED = Table(
     "lw_fit_changes",
     TEMPORARY_TABLES,
-    Column("contact_id", BigInteger, primary_key=True),
+    contact_key(),
     Column("old_grade", String(1)),
     Column("grade", String(1)),
     Column("score", Integer),
@@ -95,13 +96,13 @@ CHANGED = Table(
 MISSING = Table(
     "lw_missing_engagements",
     TEMPORARY_TABLES,
-    Column("contact_id", BigInteger, primary_key=True),
+    contact_key(),
     prefixes=["TEMPORARY"],
 )
 RESURFACED = Table(
     "lw_resurfaced",
     TEMPORARY_TABLES,
-    Column("contact_id", BigInteger, primary_key=True),
+    contact_key(),
     Column("why", Text),
     prefixes=["TEMPORARY"],
 )

@@ -48,6 +48,7 @@ from leadwell.scoring.engine import ZERO_SCORE
 from leadwell.scoring.points import SCOPE_LENGTH, CompiledRule, rules_by_type
 from leadwell.scoring.settings import Settings
 from leadwell.scoring.sql import EVENTS, EventSql, Expr, integer, text
+from leadwell.scoring.stage_sql import contact_key
 
 CAPS: Table = Base.metadata.tables["engagement_caps"]
 MICROS_PER_DAY = 86_400_000_000.0
@@ -116,13 +117,13 @@ def temp_tables(dialect: str) -> Temp:
     )  # fmt: skip
     scores = Table(
         "lw_scores", meta,
-        Column("contact_id", BigInteger, primary_key=True), Column("us", BigInteger),
+        contact_key(), Column("us", BigInteger),
         Column("x", Float), Column("n", Integer), Column("ref", BigInteger), Column("score", Float),
         prefixes=["TEMPORARY"],
     )  # fmt: skip
     far = Table(
         "lw_far", meta,
-        Column("contact_id", BigInteger, primary_key=True), Column("us", BigInteger), Column("x", Float),
+        contact_key(), Column("us", BigInteger), Column("x", Float),
         prefixes=["TEMPORARY"],
     )  # fmt: skip
     return Temp(rules, grants, scores, far)

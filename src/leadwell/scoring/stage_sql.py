@@ -55,10 +55,18 @@ ENGAGEMENTS = Base.metadata.tables["engagements"]
 STAGE_CHANGES = Base.metadata.tables["stage_changes"]
 EVENTS = Base.metadata.tables["events"]
 TEMPORARY_TABLES = MetaData()
+
+
+def contact_key() -> Column[int]:
+    """A temporary table's ``contact_id`` primary key. Not autoincrement: on PostgreSQL a BIGINT
+    key would otherwise become BIGSERIAL, a sequence created with the table on every connection."""
+    return Column("contact_id", BigInteger, primary_key=True, autoincrement=False)
+
+
 MOVES = Table(
     "lw_moves",
     TEMPORARY_TABLES,
-    Column("contact_id", BigInteger, primary_key=True),
+    contact_key(),
     Column("from_stage", String(16)),
     Column("to_stage", String(16)),
     Column("why", Text),
@@ -66,9 +74,7 @@ MOVES = Table(
     prefixes=["TEMPORARY"],
 )
 ANALYZE_FROM = 1_000  # rows in a temporary table worth fresh statistics
-SCOPE = Table(
-    "lw_scope", TEMPORARY_TABLES, Column("contact_id", BigInteger, primary_key=True), prefixes=["TEMPORARY"]
-)
+SCOPE = Table("lw_scope", TEMPORARY_TABLES, contact_key(), prefixes=["TEMPORARY"])
 
 
 @contextmanager
