@@ -8,7 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from typer.testing import CliRunner
 
 from leadwell.cli import app
@@ -16,7 +16,7 @@ from leadwell.contacts.export import export_contacts
 from leadwell.contacts.importing import pipeline, writer
 from leadwell.contacts.importing.pipeline import ImportOptions, import_file
 from leadwell.contacts.importing.reader import UnreadableFile, sha256_of
-from leadwell.db.models import Contact, ContactEmail, Fit, Import, ImportIssue, Organization
+from leadwell.db.models import Contact, ContactEmail, Engagement, Fit, Import, ImportIssue, Organization
 from leadwell.db.session import Database
 from leadwell.errors import Conflict
 from leadwell.icp.definition import parse_definition
@@ -336,3 +336,26 @@ def test_known_organizations_are_matched_by_domain_or_name_and_filled_in(
         people = dict(session.execute(select(Contact.first_name, Contact.organization_id)).all())
         assert people["Ada"] == people["Charles"] == engines.id and people["Nina"] == navy.id
         assert people["Grace"] not in known
+
+
+def test_imported_people_get_a_place_in_the_queue(db: Database, tenant: Tenant, tmp_path: Path) -> None:
+    """New people get their engagement row (zero score, the queue state of their stage) as they are
+    written; a known person without one (an older contact) gets it when filled in."""
+    with db.session() as session:
+        known = factories.make_contact(session, tenant.workspace, email="known@acme.io", stage="nurture").id
+        session.execute(delete(Engagement).where(Engagement.contact_id == known))
+    header = ["Email", "Lifecycle Stage"]
+    rows = [["lead@acme.io", "Lead"], ["won@acme.io", "Customer"], ["known@acme.io", "Lead"]]
+    summary = import_file(db, tenant.workspace.id, write_csv(tmp_path / "stages.csv", rows, header))
+    assert (summary.created, summary.updated) == (2, 1)
+    with db.session() as session:
+        placed = session.execute(
+            select(Contact.email, Engagement.queue_state, Engagement.score, Engagement.version)
+            .join(Engagement, Engagement.contact_id == Contact.id)
+            .order_by(Contact.email)
+        ).all()
+    assert [tuple(row) for row in placed] == [
+        ("known@acme.io", "parked", 0.0, 0),
+        ("lead@acme.io", "open", 0.0, 0),
+        ("won@acme.io", "closed", 0.0, 0),
+    ]

@@ -283,16 +283,18 @@ def import_file(
     if len(tally.touched) >= FULL_SCAN_FROM:
         _refresh_statistics(db)
     summary.duplicate_candidates = _find_duplicates(db, workspace_id, tally.touched)
-    _grade(db, workspace_id, tally.touched)
+    _grade(db, workspace_id, tally)
     _finish(db, import_id, summary)
     return summary
 
 
-def _grade(db: Database, workspace_id: int, touched: set[int]) -> None:
+def _grade(db: Database, workspace_id: int, tally: Tally) -> None:
     """Fit grades for the people the import created or filled in, against every profile: by id
-    for a few, in one set-based pass over the workspace past :data:`FULL_SCAN_FROM`. New people
-    get their engagement rows (their place in the call queue) first."""
-    ensure_engagement_rows(db, workspace_id, touched)
+    for a few, in one set-based pass over the workspace past :data:`FULL_SCAN_FROM`. People filled
+    in get an engagement row (their place in the call queue) first if they lack one; new people
+    got theirs as they were written."""
+    touched = tally.touched
+    ensure_engagement_rows(db, workspace_id, touched - tally.placed)
     if len(touched) < FULL_SCAN_FROM:
         regrade_after_import(db, workspace_id, touched)
         return

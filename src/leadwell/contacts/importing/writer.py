@@ -19,6 +19,7 @@ from leadwell.db.types import UTCDateTime, utcnow
 
 CONTACTS: Table = Base.metadata.tables["contacts"]
 EMAILS: Table = Base.metadata.tables["contact_emails"]
+ENGAGEMENTS: Table = Base.metadata.tables["engagements"]
 ORGS: Table = Base.metadata.tables["organizations"]
 SCALARS = (
     "first_name",
@@ -45,6 +46,7 @@ class Tally:
     duplicates_in_file: int = 0
     organizations_created: int = 0
     touched: set[int] = field(default_factory=set)
+    placed: set[int] = field(default_factory=set)  # created with their engagement rows
 
 
 def identity_key(contact: dict[str, Any], organization_id: int | None) -> str | None:
