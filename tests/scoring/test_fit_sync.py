@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sqlalchemy import event, select
+from sqlalchemy import delete, event, select
 from sqlalchemy.orm import Session
 
 from leadwell.contacts import organizations
@@ -197,3 +197,37 @@ def test_missing_rows_are_found_before_they_are_written(db: Database, tenant: Te
     for statement in written:
         source = statement.split("SELECT", 1)[1]
         assert not re.search(r"\bengagements\b", source), statement
+
+
+def test_grading_in_halves_copies_every_fit_and_resurfaces(db: Database, tenant: Tenant) -> None:
+    """With an engine (PostgreSQL: the fits and their copies written in two halves of the ids on
+    connections of their own), the same copies and the same resurfacing as in one transaction; a
+    contact without an engagement row gets one, filled."""
+    ws = tenant.workspace
+
+    def regrade(**changes: Any) -> int:
+        with db.session() as session:
+            icp_id = profile(session, ws, BIG, **changes).id
+        with db.session() as session:
+            grade_all(session, ws.id, session.get(Icp, icp_id), db.engine)  # type: ignore[arg-type]
+        return icp_id
+
+    with db.session() as session:
+        people = [person(session, ws, 80, title=title) for title in ("CTO", None, "CTO", "CTO")]
+        grade_all(session, ws.id, profile(session, ws, BIG))
+        move_stage(session, people[0], "nurture", "not now")
+        ids = [contact.id for contact in people]
+    icp_id = regrade(must=[{"field": "organization.employees", "op": "gte", "value": 50}])
+    with db.session() as session:
+        states = [copied(session, session.get(Contact, n)) for n in ids]  # type: ignore[arg-type]
+        assert (
+            states == [("B", 75, icp_id, "open"), ("E", 0, icp_id, "open")] + [("B", 75, icp_id, "open")] * 2
+        )
+        row = session.get(Engagement, ids[0])
+        why = "ICP consulting changed to version 2: now grade B (was F)"
+        assert row is not None and row.resurfaced_why == why
+        assert session.get(Contact, ids[0]).stage == "lead"  # type: ignore[union-attr]
+        session.execute(delete(Engagement).where(Engagement.contact_id == ids[3]))
+    icp_id = regrade(must=[{"field": "organization.employees", "op": "gte", "value": 60}])
+    with db.session() as session:
+        assert copied(session, session.get(Contact, ids[3])) == ("B", 75, icp_id, "open")  # type: ignore[arg-type]

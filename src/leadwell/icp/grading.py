@@ -6,7 +6,6 @@ a first grading writes none. :mod:`leadwell.icp.regrade` grades the few contacts
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,7 +32,7 @@ from leadwell.icp.definition import Definition, from_document
 from leadwell.icp.sql import FITS, grading_statement
 from leadwell.icp.sql_values import text as sql_text
 from leadwell.icp.store import grade_counts, load_definition
-from leadwell.scoring.fit_sync import sync_all
+from leadwell.scoring.fit_sync import halves, in_halves, sync_all
 
 ANALYZE_FROM = 50_000  # fits written by one grading that make fresh statistics worth their cost
 COUNTED = {"preserve_rowcount": True}
@@ -69,9 +68,12 @@ def grade_all(session: Session, workspace_id: int, icp: Icp, engine: Engine | No
     events in one more statement; fits of contacts merged away are removed.
 
     With ``engine``, on PostgreSQL, the upsert runs as two halves of the contact ids at once on
-    connections of their own, each committing: the server then uses both cores. Only for a profile
-    already committed (the halves cannot see ``session``'s uncommitted rows); the fits are derived
-    data, so a failure between the halves leaves fits that the next grading completes."""
+    connections of their own, each committing: the server then uses both cores; with one profile
+    the copy of the fits into the queue's engagement rows too. Only when the session holds no
+    uncommitted change to this profile or to engagement rows (the halves cannot see it, and
+    would wait for it: the import and ``leadwell icp grade`` call it with a fresh session); the
+    fits and their copies are derived data, so a failure between the halves leaves rows that the
+    next grading completes."""
     session.flush()
     connection = session.connection()
     profile = Profile(icp.id, icp.slug, icp.current_version, load_definition(session, icp))
@@ -102,7 +104,8 @@ def grade_all(session: Session, workspace_id: int, icp: Icp, engine: Engine | No
         # of its size: nested loops over a million rows.
         connection.exec_driver_sql("ANALYZE fits")
     changed = _record_changes(connection, workspace_id, profile, now) if had_fits else 0
-    sync_all(connection, workspace_id, since=now)  # best fits into the queue, resurfacing
+    halved = engine if connection.dialect.name == "postgresql" else None
+    sync_all(connection, workspace_id, since=now, engine=halved)  # best fits into the queue, resurfacing
     counts = grade_counts(session, workspace_id, icp.id)
     return GradeRun(icp.slug, icp.current_version, sum(counts.values()), counts, changed)
 
@@ -110,24 +113,14 @@ def grade_all(session: Session, workspace_id: int, icp: Icp, engine: Engine | No
 def _upsert_in_halves(
     engine: Engine, connection: Connection, workspace_id: int, profile: Profile, now: Any
 ) -> int:
-    low, high = connection.execute(
-        select(func.min(CONTACTS.c.id), func.max(CONTACTS.c.id)).where(
-            CONTACTS.c.workspace_id == workspace_id
-        )
-    ).one()
-    if low is None:
-        return 0
-    middle = (low + high) // 2
     statement = grading_statement(profile.definition, "postgresql", ranged=True)
     params = _params(workspace_id, profile, now)
 
-    def grade(bounds: tuple[int, int]) -> int:
-        with engine.begin() as own:
-            bounded = params | {"low": bounds[0], "high": bounds[1]}
-            return own.execute(statement, bounded, execution_options=COUNTED).rowcount
+    def grade(own: Connection, low: int, high: int) -> int:
+        bounded = params | {"low": low, "high": high}
+        return own.execute(statement, bounded, execution_options=COUNTED).rowcount
 
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        return sum(pool.map(grade, [(low, middle), (middle + 1, high)]))
+    return in_halves(engine, halves(connection, workspace_id), grade)
 
 
 def _params(workspace_id: int, profile: Profile, now: Any) -> dict[str, Any]:

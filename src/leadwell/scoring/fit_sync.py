@@ -16,7 +16,8 @@ F, and a person decides its stage.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -26,6 +27,7 @@ from sqlalchemy import (
     Column,
     ColumnElement,
     Connection,
+    Engine,
     Integer,
     Select,
     String,
@@ -93,6 +95,7 @@ CHANGED = Table(
     Column("icp_id", BigInteger),
     prefixes=["TEMPORARY"],
 )
+COUNTED = {"preserve_rowcount": True}
 MISSING = Table(
     "lw_missing_engagements",
     TEMPORARY_TABLES,
@@ -192,15 +195,48 @@ def sync_all(
     settings: Settings | None = None,
     now: datetime | None = None,
     since: datetime | None = None,
+    engine: Engine | None = None,
 ) -> Synced:
     """Bring every live contact's engagement row in line with its fits (after a full grading).
 
     With ``since`` (the grading's start), only contacts with a fit graded from then on are looked
     at: grading writes only the fits it changes, so nobody else's best fit can have moved (and
-    only they get a missing engagement row created)."""
+    only they get a missing engagement row created). With ``engine`` too, on PostgreSQL with one
+    profile, the fits are copied in two halves of the contact ids at once, on connections of their
+    own, each committing (see :func:`halves`)."""
     if since is None:
         insert_missing(connection, workspace_id)
-    return _sync(connection, workspace_id, settings, now, since)
+    return _sync(connection, workspace_id, settings, now, since, engine)
+
+
+def halves(connection: Connection, workspace_id: int) -> list[tuple[int, int]]:
+    """The workspace's contact ids as two ranges, for work run on both cores at once.
+
+    Each half runs on a connection of its own and commits: only for derived data (fits, their
+    copies in the queue), which the next grading completes if a failure stops the rest."""
+    low, high = connection.execute(
+        select(func.min(CONTACTS.c.id), func.max(CONTACTS.c.id)).where(
+            CONTACTS.c.workspace_id == workspace_id
+        )
+    ).one()
+    if low is None:
+        return []
+    middle = (low + high) // 2
+    return [(low, middle), (middle + 1, high)]
+
+
+def in_halves(
+    engine: Engine, parts: list[tuple[int, int]], work: Callable[[Connection, int, int], int]
+) -> int:
+    """Run ``work(connection, low, high)`` for each part at once, each in its own transaction;
+    returns the sum of what they return."""
+
+    def run(bounds: tuple[int, int]) -> int:
+        with engine.begin() as own:
+            return work(own, *bounds)
+
+    with ThreadPoolExecutor(max_workers=len(parts) or 1) as pool:
+        return sum(pool.map(run, parts))
 
 
 def best_fits(workspace_id: int, ids: Sequence[int] | Select[Any] | None = None) -> Subquery:
@@ -226,12 +262,13 @@ def _sync(
     settings: Settings | None,
     now: datetime | None,
     since: datetime | None,
+    engine: Engine | None = None,
 ) -> Synced:
     moment = now or utcnow()
     with temporary(connection, REGRADED, BEST, CHANGED, RESURFACED):
         pg = connection.dialect.name == "postgresql"
         if since is not None and pg and _profiles(connection, workspace_id) == 1:
-            changed = _copy_own_fits(connection, workspace_id, since, moment)
+            changed = _copy_own_fits(connection, workspace_id, since, moment, engine)
             if not changed:
                 return Synced(0, 0, 0)
             resurfaced = _resurface(connection, workspace_id, moment)
@@ -266,7 +303,9 @@ def _profiles(connection: Connection, workspace_id: int) -> int:
     return int(connection.scalar(select(func.count()).where(ICPS.c.workspace_id == workspace_id)) or 0)
 
 
-def _copy_own_fits(connection: Connection, workspace_id: int, since: datetime, moment: datetime) -> int:
+def _copy_own_fits(
+    connection: Connection, workspace_id: int, since: datetime, moment: datetime, engine: Engine | None
+) -> int:
     """With one profile, a contact's best fit is its fit: copy the fits graded from ``since`` on
     straight into the engagement rows (one UPDATE … FROM), and keep in ``lw_fit_changes`` only the
     contacts that may resurface (parked in nurture, grade improving), read before the copy
@@ -275,9 +314,14 @@ def _copy_own_fits(connection: Connection, workspace_id: int, since: datetime, m
     On PostgreSQL, ranking every fit into ``lw_best_fits`` and comparing every row into
     ``lw_fit_changes`` first cost as much again as the copy (a million contacts: 5.5 of 22 s).
     SQLite is better off with those keyed tables, filled in contact order: its UPDATE … FROM
-    reads the fits through their workspace index, in score order (6.7 s instead of 5.7)."""
+    reads the fits through their workspace index, in score order (6.7 s instead of 5.7).
+
+    With ``engine``, the copy runs in :func:`halves` (a million contacts: 8.3 s on one core), and
+    only then are missing engagement rows created and filled here: the halves cannot see rows
+    this connection has not committed."""
     fresh = and_(FITS.c.workspace_id == workspace_id, FITS.c.graded_at >= literal(since, UTCDateTime()))
-    insert_missing(connection, workspace_id, select(FITS.c.contact_id).where(fresh))
+    if engine is None:
+        insert_missing(connection, workspace_id, select(FITS.c.contact_id).where(fresh))
     may_resurface = (
         select(ENGAGEMENTS.c.contact_id, ENGAGEMENTS.c.grade, FITS.c.grade, FITS.c.score, FITS.c.icp_id)
         .select_from(
@@ -299,13 +343,22 @@ def _copy_own_fits(connection: Connection, workspace_id: int, since: datetime, m
         | ENGAGEMENTS.c.fit_score.is_distinct_from(FITS.c.score)
         | ENGAGEMENTS.c.icp_id.is_distinct_from(FITS.c.icp_id)
     )
-    copied = connection.execute(
+    copy = (
         update(ENGAGEMENTS)
         .where(ENGAGEMENTS.c.contact_id == FITS.c.contact_id, fresh, differs)
         .values(grade=FITS.c.grade, fit_score=FITS.c.score, icp_id=FITS.c.icp_id, updated_at=moment)
-        .execution_options(preserve_rowcount=True)
     )
-    return max(copied.rowcount, 0)
+    if engine is None:
+        return max(connection.execute(copy, execution_options=COUNTED).rowcount, 0)
+
+    def copy_part(own: Connection, low: int, high: int) -> int:
+        part = copy.where(FITS.c.contact_id.between(low, high))
+        return max(own.execute(part, execution_options=COUNTED).rowcount, 0)
+
+    copied = in_halves(engine, halves(connection, workspace_id), copy_part)
+    if insert_missing(connection, workspace_id, select(FITS.c.contact_id).where(fresh)):
+        copied += max(connection.execute(copy, execution_options=COUNTED).rowcount, 0)
+    return copied
 
 
 def _fill_best(connection: Connection, workspace_id: int, since: datetime | None) -> bool:
