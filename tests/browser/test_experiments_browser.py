@@ -115,12 +115,18 @@ def test_an_experiment_on_a_sequence_step_from_creation_to_its_chart(
     page.locator("#new-experiment").click()
 
     page.evaluate("window.__sameDocument = true")  # survives htmx swaps, not a page load
-    # Each choice re-renders the form: choosing the step before the kind's form has arrived would
-    # choose it on the form about to be replaced.
-    with page.expect_response(lambda response: response.request.method == "POST"):
-        page.get_by_label("What it tests").select_option("sequence_step")
-    with page.expect_response(lambda response: response.request.method == "POST"):
-        page.get_by_label("Which sequence step").select_option("welcome/1")
+    # Each choice re-renders the form. The next choice waits until htmx has settled the new form:
+    # made on the form about to be replaced, or on the new one before htmx listens to it, a
+    # choice is lost (under load, once, even after the response had arrived).
+    page.evaluate(
+        "document.body.dataset.settled = 0;"
+        "document.body.addEventListener('htmx:afterSettle', () => { document.body.dataset.settled++; })"
+    )
+    body = page.locator("body")
+    page.get_by_label("What it tests").select_option("sequence_step")
+    expect(body).to_have_attribute("data-settled", "1")
+    page.get_by_label("Which sequence step").select_option("welcome/1")
+    expect(body).to_have_attribute("data-settled", "2")
     variant_b = page.locator("#variant-1")
     expect(variant_b.get_by_label("Template sent at the step")).to_be_visible()
     expect(page.locator("#variant-0").get_by_label("Template sent at the step")).to_have_value("opener")
