@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, event, select, text
 from sqlalchemy.orm import Session
 
 from leadwell.contacts import organizations, service
@@ -230,3 +230,29 @@ def test_grading_in_two_halves_on_own_connections_matches_one_statement(db: Data
     with db.session() as session:
         grade_all(session, ws.id, session.get(Icp, icp.id))  # type: ignore[arg-type]
     assert halves == fits() and len(halves) == 9 and {row[2] for row in halves} >= {"B", "F"}
+
+
+def test_a_regrade_turns_jit_off_for_itself_only(db: Database, tenant: Tenant) -> None:
+    """PostgreSQL: JIT is off while a few contacts are re-graded, then back as it was in the
+    transaction; SQLite, which has no JIT, is sent nothing about it."""
+    postgres = db.dialect == "postgresql"
+    sent: list[str] = []
+
+    def remember(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        sent.append(statement)
+
+    with db.session() as session:
+        contact = factories.make_contact(session, tenant.workspace, title="CTO")
+        apply(session, tenant.workspace)
+        if postgres:
+            session.execute(text("SET LOCAL jit = on"))
+        event.listen(db.engine, "before_cursor_execute", remember)
+        try:
+            regrade_contacts(session, tenant.workspace.id, [contact.id])
+        finally:
+            event.remove(db.engine, "before_cursor_execute", remember)
+        toggles = [statement for statement in sent if "jit" in statement]
+        if postgres:
+            assert len(toggles) == 2 and session.execute(text("SHOW jit")).scalar() == "on"
+        else:
+            assert toggles == []

@@ -71,7 +71,12 @@ def _small_statements(connection: Connection) -> Iterator[None]:
         connection.execute(_JIT_BACK, {"value": previous})
 
 
-_JIT_OFF = text("SELECT current_setting('jit') FROM set_config('jit', 'off', true)")
+# The setting as it was, then off: the fenced subquery reads it before the WHERE clause changes it
+# (``SELECT current_setting('jit') FROM set_config(…)`` read it after, and "restored" it to off).
+_JIT_OFF = text(
+    "SELECT previous FROM (SELECT current_setting('jit') AS previous OFFSET 0) AS before"
+    " WHERE set_config('jit', 'off', true) IS NOT NULL"
+)
 _JIT_BACK = text("SELECT set_config('jit', :value, true)")
 # The fits of some contacts, and whether each contact was merged away (its fit then goes).
 _BEFORE = (
