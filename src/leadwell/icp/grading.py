@@ -32,10 +32,9 @@ from leadwell.icp.definition import Definition, from_document
 from leadwell.icp.sql import FITS, grading_statement
 from leadwell.icp.sql_values import text as sql_text
 from leadwell.icp.store import grade_counts, load_definition
-from leadwell.scoring.fit_sync import halves, in_halves, sync_all
+from leadwell.scoring.fit_sync import COUNTED, halves, in_halves, sync_all
 
 ANALYZE_FROM = 50_000  # fits written by one grading that make fresh statistics worth their cost
-COUNTED = {"preserve_rowcount": True}
 EVENTS = Base.metadata.tables["events"]
 CONTACTS = Base.metadata.tables["contacts"]
 
