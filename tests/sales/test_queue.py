@@ -14,7 +14,14 @@ from leadwell.db.models import Workspace
 from leadwell.db.session import Database
 from leadwell.db.types import utcnow
 from leadwell.errors import InvalidInput
-from leadwell.sales.queue import call_queue, check_limit, expected_deal_value, queue_place
+from leadwell.sales.queue import (
+    call_queue,
+    candidates_statement,
+    check_limit,
+    expected_deal_value,
+    queue_place,
+    revisits_statement,
+)
 from leadwell.scoring.decay import current
 from leadwell.scoring.settings import default_settings, parse_toml
 from leadwell.scoring.store import apply_settings
@@ -222,3 +229,25 @@ def test_limit_is_checked(limit: int) -> None:
     with pytest.raises(InvalidInput) as raised:
         check_limit(limit)
     assert raised.value.field == "limit"
+
+
+@pytest.mark.parametrize("owner", [False, True])
+@pytest.mark.parametrize("predicted", [False, True])
+def test_only_the_workspace_moment_and_owner_are_parameters(
+    db: Database, owner: bool, predicted: bool
+) -> None:
+    """The candidates' statement keeps its grades, states and limits in its text, so that a
+    prepared plan suits every execution; on PostgreSQL the revisits' statement carries the moment
+    in its text too, so it is planned for that moment (a plan for any moment starts a parallel
+    worker). SQLite gets the moment as a parameter (its text is compared as stored), and an
+    ``OFFSET 0`` its dialect adds to a limit written as text."""
+    postgresql = db.dialect == "postgresql"
+    expected = {"workspace_id", "now"} | ({"owner_id"} if owner else set())
+    union = candidates_statement(owner, predicted, True, 7).compile(dialect=db.engine.dialect)
+    revisits = revisits_statement(owner, True, postgresql).compile(dialect=db.engine.dialect)
+    for compiled in (union, revisits):
+        extra = {name: value for name, value in compiled.params.items() if name not in expected}
+        assert expected <= set(compiled.params)
+        assert extra == {} if postgresql else set(extra.values()) == {0}
+    assert "LIMIT 7" in str(union) and "'A'" in str(union)
+    assert ("POSTCOMPILE_now" in str(revisits)) is postgresql
