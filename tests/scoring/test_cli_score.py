@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import re
 import tomllib
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -17,6 +17,7 @@ from leadwell.db.models import Engagement
 from leadwell.db.session import Database
 from leadwell.db.types import utcnow
 from leadwell.ids import IdCodec
+from leadwell.scoring.points import window_of
 from leadwell.scoring.settings import default_settings
 from leadwell.scoring.toml_text import to_toml
 from tests import factories
@@ -46,15 +47,29 @@ def run(*args: str, code: int = 0) -> str:
     return result.output
 
 
+def _downloads_hours_ago(now: datetime) -> int:
+    """How many hours ago the first of two downloads an hour apart can be, from 50 up, with both in
+    the same cap window of the default rule (365 days) and of :data:`SETTINGS`' (30 days): windows
+    are fixed periods, and on one hour of every 30 days a boundary falls between 50 and 49 hours ago."""
+    hours = 50
+    while any(
+        window_of(now - timedelta(hours=hours), days) != window_of(now - timedelta(hours=hours - 1), days)
+        for days in (30, 365)
+    ):
+        hours += 1
+    return hours
+
+
 def seed(db: Database, tenant: Tenant) -> tuple[int, str]:
     """Ada: the guide twice (the cap grants the second nothing) and a reply; Bob: nothing."""
     now = utcnow()
+    first = _downloads_hours_ago(now)
     with db.session() as session:
         ada = factories.make_contact(session, tenant.workspace, email="ada@example.com")
         factories.make_contact(session, tenant.workspace)
         for hours, kind, properties in [
-            (50, "asset_downloaded", {"asset": "Guide"}),
-            (49, "asset_downloaded", {"asset": "Guide"}),
+            (first, "asset_downloaded", {"asset": "Guide"}),
+            (first - 1, "asset_downloaded", {"asset": "Guide"}),
             (2, "email_replied", {}),
             (1, "email_sent", {}),
         ]:

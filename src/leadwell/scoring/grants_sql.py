@@ -3,9 +3,9 @@
 1. ``lw_rules``: the rules in force, one row each (number, event type, points, cap, cap days).
 2. ``lw_grants``: the log read once, each event joined to the rules of its type and kept where the
    rule's conditions hold (one ``CASE`` on the rule number); then one window pass in (contact, rule,
-   window, per value, event id) order: the running total before each event, the points it is
-   granted and, for a capped rule, the scope's total after it. On SQLite the table is keyed in
-   exactly that order (``WITHOUT ROWID``), so the window's output is appended, and grouping it by
+   window, per value, event id) order numbering each scope's events, from which the points each is
+   granted and, for a capped rule, the scope's total after it follow. On SQLite the table is keyed
+   in exactly that order (``WITHOUT ROWID``), so the window's output is appended, and grouping it by
    scope or by contact afterwards reads it in order instead of sorting again.
 3. ``engagement_caps``: each scope's final total.
 4. ``lw_scores``: per contact, the last moment points were granted, ``x = Σ g·e^(−λ(R − t))`` and
@@ -109,11 +109,17 @@ def temp_tables(dialect: str) -> Temp:
         Column("type", String, primary_key=sqlite), Column("n", Integer, primary_key=True),
         prefixes=["TEMPORARY"], sqlite_with_rowid=not sqlite,
     )  # fmt: skip
+    # On SQLite keyed in the window pass's order, so its rows are appended as the pass emits them
+    # and both groupings afterwards (per scope, per contact) read them in order instead of sorting.
     grants = Table(
         "lw_grants", meta,
-        Column("contact_id", BigInteger), Column("n", Integer), Column("win", BigInteger),
-        Column("per", String), Column("us", BigInteger), Column("first", Integer), Column("g", Float),
-        Column("total", Float), Column("last", Boolean), prefixes=["TEMPORARY"],
+        Column("contact_id", BigInteger, primary_key=sqlite, autoincrement=False),
+        Column("n", Integer, primary_key=sqlite, autoincrement=False),
+        Column("win", BigInteger, primary_key=sqlite, autoincrement=False),
+        Column("per", String, primary_key=sqlite),
+        Column("k", Integer, primary_key=sqlite, autoincrement=False),
+        Column("us", BigInteger), Column("first", Integer), Column("g", Float),
+        Column("total", Float), Column("last", Boolean), prefixes=["TEMPORARY"], sqlite_with_rowid=not sqlite,
     )  # fmt: skip
     scores = Table(
         "lw_scores", meta,
@@ -179,22 +185,22 @@ def _clamp(value: Expr, limit: Expr, pg: bool) -> Expr:
 
 
 def fill_grants(connection: Connection, sql: EventSql, plan: Plan, bounds: Bounds, temp: Temp) -> None:
-    """Every grant: a running total per contact, rule and scope in event-id order; a capped rule
-    grants ``clamp(total + p) − clamp(total)``, any other its points. Written in that order."""
+    """Every grant, numbered ``k`` = 1, 2, … per contact, rule and scope in event-id order. A rule's
+    points ``p`` never change, so the scope's running total before the k-th event is (k − 1)·p: a
+    capped rule grants ``clamp(k·p) − clamp((k − 1)·p)``, any other its points. Numbering rows is
+    the cheapest window there is (a running sum over a frame costs far more per row on SQLite)."""
     ranked = plan.rules()
     if not ranked:
         return
     rows = matched(sql, plan, bounds, temp).subquery("matched")
-    points = _by_rule(rows.c.n, {n: literal(c.rule.points, Float()) for n, c, _ in ranked}, null())
     pg = connection.dialect.name == "postgresql"
     per = rows.c.per.collate("C") if pg else rows.c.per  # any order will do: the fastest
     window = {"partition_by": [rows.c.contact_id, rows.c.n, rows.c.win, per], "order_by": rows.c.id}
-    before = func.coalesce(func.sum(points).over(rows=(None, -1), **window), 0.0)  # type: ignore[arg-type]
-    # PostgreSQL marks each scope's last row in the same pass (the frame is the sum's, which LEAD
-    # ignores, so both share one window node); SQLite groups afterwards instead, reading rows in the
-    # order written, where a second window function would cost another pass.
-    last = func.lead(rows.c.id).over(rows=(None, -1), **window).is_(None) if pg else null()  # type: ignore[arg-type]
-    running = select(rows, before.label("before"), last.label("last")).subquery("running")
+    number = func.row_number().over(**window)  # type: ignore[arg-type]
+    # PostgreSQL marks each scope's last row in the same window node; SQLite groups afterwards
+    # instead, reading the rows in key order, where a second window function would cost a pass.
+    last = func.lead(rows.c.id).over(**window).is_(None) if pg else null()  # type: ignore[arg-type]
+    running = select(rows, number.label("k"), last.label("last")).subquery("running")
     c = running.c
     granted: dict[int, Expr] = {}
     totals: dict[int, Expr] = {}
@@ -203,12 +209,12 @@ def fill_grants(connection: Connection, sql: EventSql, plan: Plan, bounds: Bound
         if rule.cap is None:
             granted[n] = literal(rule.points, Float())
             continue
-        limit = literal(rule.cap.points, Float())
-        totals[n] = _clamp(c.before + rule.points, limit, pg)
-        granted[n] = totals[n] - _clamp(c.before, limit, pg)
+        limit, points = literal(rule.cap.points, Float()), literal(rule.points, Float())
+        totals[n] = _clamp(c.k * points, limit, pg)
+        granted[n] = totals[n] - _clamp((c.k - 1) * points, limit, pg)
     given, total = _by_rule(c.n, granted, null()), _by_rule(c.n, totals, null())
-    source = select(c.contact_id, c.n, c.win, c.per, c.us, c.first, given, total, c.last)
-    columns = ["contact_id", "n", "win", "per", "us", "first", "g", "total", "last"]
+    source = select(c.contact_id, c.n, c.win, c.per, c.k, c.us, c.first, given, total, c.last)
+    columns = ["contact_id", "n", "win", "per", "k", "us", "first", "g", "total", "last"]
     connection.execute(insert(temp.grants).from_select(columns, source))
 
 
