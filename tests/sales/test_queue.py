@@ -239,12 +239,14 @@ def test_only_the_workspace_moment_and_owner_are_parameters(
     """The candidates' statement keeps its grades, states and limits in its text, so that a
     prepared plan suits every execution; on PostgreSQL the revisits' statement carries the moment
     in its text too, so it is planned for that moment (a plan for any moment starts a parallel
-    worker). SQLite gets the moment as a parameter (its text is compared as stored), and an
-    ``OFFSET 0`` its dialect adds to a limit written as text."""
+    worker): they are read apart. SQLite reads them in the union and gets the moment as a
+    parameter (its text is compared as stored), and an ``OFFSET 0`` its dialect adds to a limit
+    written as text."""
     postgresql = db.dialect == "postgresql"
     expected = {"workspace_id", "now"} | ({"owner_id"} if owner else set())
-    union = candidates_statement(owner, predicted, True, 7).compile(dialect=db.engine.dialect)
+    union = candidates_statement(owner, predicted, True, 7, not postgresql).compile(dialect=db.engine.dialect)
     revisits = revisits_statement(owner, True, postgresql).compile(dialect=db.engine.dialect)
+    assert ("ORDER BY engagements.due_at" in str(union)) is not postgresql
     for compiled in (union, revisits):
         extra = {name: value for name, value in compiled.params.items() if name not in expected}
         assert expected <= set(compiled.params)

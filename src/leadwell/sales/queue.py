@@ -234,16 +234,21 @@ def _candidates_part(state: str | tuple[str, ...], owner: bool, columns: tuple[A
 
 @lru_cache(maxsize=32)
 def candidates_statement(
-    owner: bool, predicted: bool = False, ranked_only: bool = False, limit: int = DEFAULT_LIMIT
+    owner: bool,
+    predicted: bool = False,
+    ranked_only: bool = False,
+    limit: int = DEFAULT_LIMIT,
+    revisits: bool = True,
 ) -> CompoundSelect[Any]:
-    """One statement for the candidates but revisits (:func:`revisits_statement`): for each grade
-    A–E and ungraded, the top ``limit`` due open leads by rank key (one short scan of
-    ``ix_engagements_queue`` each), and the ``limit`` hot contacts
-    who replied most recently (``ix_engagements_hot``); with ``predicted``, also the top ``limit``
-    due open leads (not qualified out) by the model's expected value (``ix_engagements_predicted``).
-    Built once per process and limit: putting a dozen selects together costs more than running
-    them. Only the workspace, the moment and the owner are parameters (see :func:`_fixed`).
-    ``ranked_only`` reads only the columns the order needs (:data:`_RANKED`)."""
+    """One statement for the candidates: for each grade A–E and ungraded, the top ``limit`` due
+    open leads by rank key (one short scan of ``ix_engagements_queue`` each), and the ``limit``
+    hot contacts who replied most recently (``ix_engagements_hot``); with ``predicted``, also the
+    top ``limit`` due open leads (not qualified out) by the model's expected value
+    (``ix_engagements_predicted``); with ``revisits``, the revisits of :func:`revisits_statement`
+    too (SQLite; PostgreSQL reads them on their own). Built once per process and limit: putting a
+    dozen selects together costs more than running them. Only the workspace, the moment and the
+    owner are parameters (see :func:`_fixed`). ``ranked_only`` reads only the columns the order
+    needs (:data:`_RANKED`)."""
     columns = _RANKED if ranked_only else _CANDIDATE
     now = bindparam("now", type_=UTCDateTime)
     due = or_(Engagement.due_at.is_(None), Engagement.due_at <= now)
@@ -268,13 +273,15 @@ def candidates_statement(
             .limit(_fixed(limit))
         )
         parts.append(best.subquery())
+    if revisits:
+        parts.append(revisits_statement(owner, ranked_only).subquery())
     return union_all(*(select(*part.c) for part in parts))
 
 
 @lru_cache(maxsize=8)
 def revisits_statement(owner: bool, ranked_only: bool = False, moment_in_text: bool = False) -> AnySelect:
     """The nurture contacts whose revisit date has come, oldest date first (``ix_engagements_due``).
-    A statement of its own, with (on PostgreSQL, ``moment_in_text``) the moment written into its
+    On PostgreSQL a statement of its own, with (``moment_in_text``) the moment written into its
     text, so that it is planned for that moment and never prepared: planned for any moment,
     PostgreSQL expects a third of the parked contacts to be due and starts a parallel worker to
     read them, which took 4–6 ms to find none; planned for the moment at hand it is a short index
@@ -303,9 +310,12 @@ def _candidates(
     if owner_id is not None:
         params["owner_id"] = owner_id
     owner = owner_id is not None
-    found = list(session.execute(candidates_statement(owner, predicted, ranked_only, limit), params))
-    postgresql = session.get_bind().dialect.name == "postgresql"
-    found.extend(session.execute(revisits_statement(owner, ranked_only, postgresql), params))
+    apart = session.get_bind().dialect.name == "postgresql"
+    found = list(
+        session.execute(candidates_statement(owner, predicted, ranked_only, limit, not apart), params)
+    )
+    if apart:
+        found.extend(session.execute(revisits_statement(owner, ranked_only, moment_in_text=True), params))
     return found
 
 
