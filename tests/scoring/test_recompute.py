@@ -5,18 +5,22 @@ decay half-lives from a day to a month) on each database."""
 from __future__ import annotations
 
 import math
+import random
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session
 
-from leadwell.db.models import Engagement, EngagementCap, Event, Workspace
+from leadwell.db.models import Contact, Engagement, EngagementCap, Event, Workspace
 from leadwell.db.session import Database
 from leadwell.events.service import EventIn, record_events
 from leadwell.ids import IdCodec
+from leadwell.scoring import recompute as recompute_module
+from leadwell.scoring import recompute_parts
 from leadwell.scoring.decay import ZERO_RANK
 from leadwell.scoring.recompute import recompute
 from leadwell.scoring.settings import from_document
@@ -306,3 +310,66 @@ def test_a_workspace_without_events_or_rules_recomputes_to_zero(db: Database) ->
     with db.session() as session:
         row = session.get(Engagement, contact_id)
         assert row is not None and (row.score, row.rank_key, row.version) == (0.0, ZERO_RANK, 1)
+
+
+def _attached(db: Database) -> list[str]:
+    """The databases attached to the pooled connections the session gets, besides main and temp."""
+    with db.engine.connect() as connection:
+        if db.dialect != "sqlite":
+            return []
+        return [row[1] for row in connection.exec_driver_sql("PRAGMA database_list") if row[1] != "main"]
+
+
+def test_a_recompute_split_over_connections_equals_one_on_a_single_connection(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With an engine the work is split in two halves of the contact ids (PostgreSQL: each on its own
+    connection; SQLite: read in processes of their own into scratch files this connection writes
+    from): the scores and cap totals are the ones a single connection computes, and no scratch
+    database stays attached to a pooled connection."""
+    monkeypatch.setattr(recompute_module, "PARTS_FROM", 0)  # split however few the contacts
+    rng = random.Random(3)
+    with db.session() as session:
+        workspace, contacts = setup(session, sorted(RULES), 7)
+        contacts += [factories.make_contact(session, workspace).id for _ in range(6)]
+    kinds = sorted(PROPERTIES)
+    items = []
+    for number in range(300):
+        kind = rng.choice(kinds)
+        items.append(
+            event_in(rng.choice(contacts), kind, rng.choice(PROPERTIES[kind]), number * 3_600_000_000)
+        )
+    ingest(db, workspace.id, items, [100, 200])
+    with db.session() as session:
+        recompute(session, workspace.id)
+    with db.session() as session:
+        single = snapshot(session, workspace.id)
+    with db.session() as session:
+        run = recompute(session, workspace.id, db.engine)
+    assert run.contacts == len(contacts) and run.events_scored > 0
+    with db.session() as session:
+        split = snapshot(session, workspace.id)
+    assert single[0] == split[0]
+    assert single[1].keys() == split[1].keys() and len(split[1]) > 10
+    assert all(math.isclose(single[1][key], split[1][key], rel_tol=1e-12) for key in single[1])
+    assert _attached(db) in ([], ["temp"])
+    # SQLite took the split path: its scratch files were attached (and have been detached since).
+    assert event.contains(db.engine, "checkin", recompute_parts._detach_parts) is (db.dialect == "sqlite")
+
+
+def test_a_recompute_inside_a_writing_transaction_stays_on_its_connection(db: Database) -> None:
+    """On SQLite, a session that already wrote holds the write lock: the halves could neither see its
+    changes nor attach their files, so the recompute runs on the session's connection and still
+    counts what the session wrote but did not commit."""
+    with db.session() as session:
+        workspace, (first, *_) = setup(session, ["dl"], 7)
+        ws = workspace.id
+    with db.session() as session:
+        contact = session.get(Contact, first)
+        assert contact is not None
+        factories.make_event(session, contact)  # a download, 10 points
+        run = recompute(session, ws, db.engine if db.dialect == "sqlite" else None)
+    assert run.events_scored == 1
+    with db.session() as session:
+        row = session.get(Engagement, first)
+        assert row is not None and 9 < row.score <= 10

@@ -175,7 +175,7 @@ def matched(sql: EventSql, plan: Plan, bounds: Bounds, temp: Temp) -> Select[Any
         .where(_by_rule(number, conditions, true()))
     )
     if bounds is not None:
-        query = query.where(EVENTS.c.contact_id.between(*bounds))
+        query = query.where(sql.contact().between(*bounds))  # on SQLite not through an index
     return query
 
 
@@ -218,9 +218,10 @@ def fill_grants(connection: Connection, sql: EventSql, plan: Plan, bounds: Bound
     connection.execute(insert(temp.grants).from_select(columns, source))
 
 
-def save_caps(connection: Connection, plan: Plan, temp: Temp) -> None:
-    """Each scope's total so far into ``engagement_caps``: the largest running total of a rule that
-    gives points, the smallest of one that takes them (on PostgreSQL: the total of its last row)."""
+def save_caps(connection: Connection, plan: Plan, temp: Temp, into: Table = CAPS) -> None:
+    """Each scope's total so far into ``engagement_caps`` (or ``into``, a table of the same columns):
+    the largest running total of a rule that gives points, the smallest of one that takes them (on
+    PostgreSQL: the total of its last row)."""
     grants, ranked = temp.grants, [r for r in plan.rules() if r[1].rule.cap is not None]
     if not ranked:
         return
@@ -245,7 +246,7 @@ def save_caps(connection: Connection, plan: Plan, temp: Temp) -> None:
             .where(grants.c.total.is_not(None))
             .group_by(grants.c.contact_id, grants.c.n, grants.c.win, grants.c.per)
         )
-    connection.execute(insert(CAPS).from_select(["contact_id", "rule", "scope", "awarded"], source))
+    connection.execute(insert(into).from_select(["contact_id", "rule", "scope", "awarded"], source))
 
 
 def _decayed(grants: Any, reference: Expr, plan: Plan, pg: bool) -> Expr:

@@ -23,12 +23,13 @@ instead of being overwritten by them.
 
 from __future__ import annotations
 
+import multiprocessing
+import tempfile
 import time
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager, suppress
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
@@ -41,13 +42,12 @@ from sqlalchemy import (
     delete,
     exists,
     func,
+    insert,
     literal,
     not_,
     select,
-    text,
     update,
 )
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from leadwell.db.models import Base
@@ -67,6 +67,14 @@ from leadwell.scoring.grants_sql import (
     temp_tables,
 )
 from leadwell.scoring.points import rules_by_type
+from leadwell.scoring.recompute_parts import (
+    SCORE_COLUMNS,
+    attach_parts,
+    fill_part_apart,
+    temporary,
+    tuned,
+    usable,
+)
 from leadwell.scoring.requalify import after_recompute
 from leadwell.scoring.settings import Settings
 from leadwell.scoring.sql import EVENTS, EventSql, Expr, integer, op
@@ -75,10 +83,10 @@ from leadwell.scoring.store import current_settings
 CONTACTS: Table = Base.metadata.tables["contacts"]
 ENGAGEMENTS: Table = Base.metadata.tables["engagements"]
 CAPS: Table = Base.metadata.tables["engagement_caps"]
-SQLITE_CACHE_KIB = 1_048_576
-# Enough for a ten-million-event log's sort to stay in memory (each half of it on PostgreSQL).
-PG_WORK_MEM = "1GB"
 MICROSECOND = timedelta(microseconds=1)
+# Contact ids a SQLite workspace spans before its recompute is split over two processes: starting
+# them (about a second each) is worth it only for a large log.
+PARTS_FROM = 50_000
 
 
 @dataclass(frozen=True)
@@ -108,6 +116,8 @@ def recompute(
     plan = Plan(workspace_id, version, settings, _reference(connection, workspace_id, settings), moment)
     if engine is not None and connection.dialect.name == "postgresql":
         contacts, scored = _in_halves(engine, connection, plan)
+    elif engine is not None and usable(connection):
+        contacts, scored = _in_parts(engine, connection, plan)
     else:
         contacts, scored = _run(connection, plan, None)
     after_recompute(session, workspace_id, settings, moment)
@@ -129,23 +139,57 @@ def _reference(connection: Connection, workspace_id: int, settings: Settings) ->
     return (newest - EPOCH) // MICROSECOND if newest is not None else 0
 
 
-def _in_halves(engine: Engine, connection: Connection, plan: Plan) -> tuple[int, int]:
+def _halves(connection: Connection, plan: Plan) -> list[tuple[int, int]]:
+    """Two ranges of the workspace's contact ids (none when it has no contacts)."""
     low, high = connection.execute(
         select(func.min(CONTACTS.c.id), func.max(CONTACTS.c.id)).where(
             CONTACTS.c.workspace_id == plan.workspace_id
         )
     ).one()
     if low is None:
-        return _run(connection, plan, None)
+        return []
     middle = (low + high) // 2
+    return [(low, middle), (middle + 1, high)]
+
+
+def _in_halves(engine: Engine, connection: Connection, plan: Plan) -> tuple[int, int]:
+    halves = _halves(connection, plan)
+    if not halves:
+        return _run(connection, plan, None)
 
     def part(bounds: tuple[int, int]) -> tuple[int, int]:
         with engine.begin() as own:
             return _run(own, plan, bounds)
 
     with ThreadPoolExecutor(max_workers=2) as pool:
-        results = list(pool.map(part, [(low, middle), (middle + 1, high)]))
+        results = list(pool.map(part, halves))
     return sum(r[0] for r in results), sum(r[1] for r in results)
+
+
+def _in_parts(engine: Engine, connection: Connection, plan: Plan) -> tuple[int, int]:
+    """SQLite: each half read, numbered and summed in a process of its own into a scratch file
+    (:mod:`leadwell.scoring.recompute_parts`), then written here, in this connection's
+    transaction."""
+    halves = _halves(connection, plan)
+    if not halves or halves[-1][1] - halves[0][0] < PARTS_FROM:
+        return _run(connection, plan, None)
+    with tempfile.TemporaryDirectory(prefix="leadwell-recompute-") as folder:
+        paths = [Path(folder) / f"part{number}.db" for number in range(len(halves))]
+        url = engine.url.render_as_string(hide_password=False)
+        spawn = multiprocessing.get_context("spawn")  # never fork a process holding SQLite handles
+        with ProcessPoolExecutor(max_workers=len(halves), mp_context=spawn) as pool:
+            list(pool.map(fill_part_apart, [url] * len(halves), [plan] * len(halves), halves, paths))
+        parts = attach_parts(connection, paths)
+    temp = temp_tables("sqlite")
+    with tuned(connection), temporary(connection, temp):
+        insert_missing(connection, plan.workspace_id, now=plan.now)
+        _clear_caps(connection, plan, None)
+        for part in parts:
+            connection.execute(insert(CAPS).from_select(list(part.caps.c.keys()), select(part.caps)))
+            connection.execute(insert(temp.scores).from_select(SCORE_COLUMNS, select(part.scores)))
+        scored = int(connection.scalar(select(func.coalesce(func.sum(temp.scores.c.n), 0))) or 0)
+        contacts = _write_scores(connection, plan, None, temp)
+    return contacts, scored
 
 
 def _run(connection: Connection, plan: Plan, bounds: Bounds) -> tuple[int, int]:
@@ -153,7 +197,7 @@ def _run(connection: Connection, plan: Plan, bounds: Bounds) -> tuple[int, int]:
     (engagement rows, events scored)."""
     sql = EventSql(connection.dialect.name)
     temp = temp_tables(connection.dialect.name)
-    with _tuned(connection), _temporary(connection, temp):
+    with tuned(connection), temporary(connection, temp):
         insert_missing(connection, plan.workspace_id, bounds=bounds, now=plan.now)
         _clear_caps(connection, plan, bounds)
         fill_rules(connection, plan, temp)
@@ -164,42 +208,6 @@ def _run(connection: Connection, plan: Plan, bounds: Bounds) -> tuple[int, int]:
         scored = int(connection.scalar(select(func.coalesce(func.sum(temp.scores.c.n), 0))) or 0)
         contacts = _write_scores(connection, plan, bounds, temp)
     return contacts, scored
-
-
-@contextmanager
-def _tuned(connection: Connection) -> Iterator[None]:
-    """Room to sort in memory for this run: more work memory for this transaction (PostgreSQL); a
-    large page cache (restored afterwards) and temporary tables in memory (SQLite): the sort then
-    stays one in-memory run, its fastest.
-
-    SQLite refuses to move temporary storage inside a transaction once it is in use, so it stays in
-    memory for the rest of this connection's life (it only holds temporary tables and sorts), and
-    stays where it is if this connection already used it."""
-    if connection.dialect.name == "postgresql":
-        connection.execute(text(f"SET LOCAL work_mem = '{PG_WORK_MEM}'"))
-        # Compiling these long CASE expressions costs more than it saves, above all on small logs.
-        connection.execute(text("SET LOCAL jit = off"))
-        yield
-        return
-    cache = connection.exec_driver_sql("PRAGMA cache_size").scalar()
-    connection.exec_driver_sql(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
-    with suppress(OperationalError):
-        connection.exec_driver_sql("PRAGMA temp_store = MEMORY")
-    try:
-        yield
-    finally:
-        connection.exec_driver_sql(f"PRAGMA cache_size = {int(cache or -2000)}")
-
-
-@contextmanager
-def _temporary(connection: Connection, temp: Temp) -> Iterator[None]:
-    for table in temp.all():
-        table.drop(connection, checkfirst=True)
-    for table in reversed(temp.all()):
-        table.create(connection)
-    yield
-    for table in temp.all():
-        table.drop(connection)
 
 
 def _clear_caps(connection: Connection, plan: Plan, bounds: Bounds) -> None:
