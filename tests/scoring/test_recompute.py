@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 import random
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -353,6 +354,8 @@ def test_a_recompute_split_over_connections_equals_one_on_a_single_connection(
     assert single[1].keys() == split[1].keys() and len(split[1]) > 10
     assert all(math.isclose(single[1][key], split[1][key], rel_tol=1e-12) for key in single[1])
     assert _attached(db) in ([], ["temp"])
+    if db.dialect == "sqlite":  # the scratch folder beside the database file is gone
+        assert not list(Path(str(db.engine.url.database)).parent.glob(".leadwell-recompute-*"))
     # SQLite took the split path: its scratch files were attached (and have been detached since).
     assert event.contains(db.engine, "checkin", recompute_parts._detach_parts) is (db.dialect == "sqlite")
 

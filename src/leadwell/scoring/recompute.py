@@ -173,7 +173,9 @@ def _in_parts(engine: Engine, connection: Connection, plan: Plan) -> tuple[int, 
     halves = _halves(connection, plan)
     if not halves or halves[-1][1] - halves[0][0] < PARTS_FROM:
         return _run(connection, plan, None)
-    with tempfile.TemporaryDirectory(prefix="leadwell-recompute-") as folder:
+    # Beside the database: a directory SQLite can already write to, on a disk with room for it.
+    beside = Path(str(connection.engine.url.database)).resolve().parent
+    with tempfile.TemporaryDirectory(prefix=".leadwell-recompute-", dir=beside) as folder:
         paths = [Path(folder) / f"part{number}.db" for number in range(len(halves))]
         url = engine.url.render_as_string(hide_password=False)
         spawn = multiprocessing.get_context("spawn")  # never fork a process holding SQLite handles
