@@ -59,11 +59,6 @@ from leadwell.scoring.grants_sql import (
     Bounds,
     Plan,
     Temp,
-    fill_grants,
-    fill_rules,
-    fill_scores,
-    save_caps,
-    sum_far_contacts,
     temp_tables,
 )
 from leadwell.scoring.points import rules_by_type
@@ -71,6 +66,7 @@ from leadwell.scoring.recompute_parts import (
     SCORE_COLUMNS,
     attach_parts,
     fill_part_apart,
+    score_grants,
     temporary,
     tuned,
     usable,
@@ -197,16 +193,11 @@ def _in_parts(engine: Engine, connection: Connection, plan: Plan) -> tuple[int, 
 def _run(connection: Connection, plan: Plan, bounds: Bounds) -> tuple[int, int]:
     """The whole recompute for the workspace's contacts within ``bounds`` (all when None):
     (engagement rows, events scored)."""
-    sql = EventSql(connection.dialect.name)
     temp = temp_tables(connection.dialect.name)
     with tuned(connection), temporary(connection, temp):
         insert_missing(connection, plan.workspace_id, bounds=bounds, now=plan.now)
         _clear_caps(connection, plan, bounds)
-        fill_rules(connection, plan, temp)
-        fill_grants(connection, sql, plan, bounds, temp)
-        save_caps(connection, plan, temp)
-        fill_scores(connection, plan, temp)
-        sum_far_contacts(connection, plan, temp)
+        score_grants(connection, plan, bounds, temp, CAPS)
         scored = int(connection.scalar(select(func.coalesce(func.sum(temp.scores.c.n), 0))) or 0)
         contacts = _write_scores(connection, plan, bounds, temp)
     return contacts, scored

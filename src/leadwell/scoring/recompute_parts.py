@@ -100,6 +100,16 @@ def temporary(connection: Connection, temp: Temp) -> Iterator[None]:
         table.drop(connection)
 
 
+def score_grants(connection: Connection, plan: Plan, bounds: Bounds, temp: Temp, caps: Table) -> None:
+    """The grants of the contacts within ``bounds`` numbered in ``temp``, their cap totals into
+    ``caps`` and each contact's decayed sum into ``temp.scores``: the recompute's reading part."""
+    fill_rules(connection, plan, temp)
+    fill_grants(connection, EventSql(connection.dialect.name), plan, bounds, temp)
+    save_caps(connection, plan, temp, into=caps)
+    fill_scores(connection, plan, temp)
+    sum_far_contacts(connection, plan, temp)
+
+
 class PartTables:
     """A half's results in its scratch database ``schema``: cap totals and per-contact scores."""
 
@@ -140,11 +150,7 @@ def fill_part(engine: Engine, plan: Plan, bounds: Bounds, path: Path) -> None:
             out.scores.create(own)
             temp = temp_tables("sqlite")
             with tuned(own), temporary(own, temp):
-                fill_rules(own, plan, temp)
-                fill_grants(own, EventSql("sqlite"), plan, bounds, temp)
-                save_caps(own, plan, temp, into=out.caps)
-                fill_scores(own, plan, temp)
-                sum_far_contacts(own, plan, temp)
+                score_grants(own, plan, bounds, temp, out.caps)
                 own.execute(insert(out.scores).from_select(SCORE_COLUMNS, select(temp.scores)))
             own.commit()
         finally:
