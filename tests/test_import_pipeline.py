@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import csv
 import io
+import time
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import delete, func, select
+from sqlalchemy import Connection, delete, func, select
 from typer.testing import CliRunner
 
 from leadwell.cli import app
 from leadwell.contacts.export import export_contacts
 from leadwell.contacts.importing import pipeline, writer
+from leadwell.contacts.importing.people import PeopleWrites
 from leadwell.contacts.importing.pipeline import ImportOptions, import_file
 from leadwell.contacts.importing.reader import UnreadableFile, sha256_of
+from leadwell.contacts.importing.writer import Tally
 from leadwell.db.models import Contact, ContactEmail, Engagement, Fit, Import, ImportIssue, Organization
 from leadwell.db.session import Database
 from leadwell.errors import Conflict
@@ -336,6 +339,42 @@ def test_known_organizations_are_matched_by_domain_or_name_and_filled_in(
         people = dict(session.execute(select(Contact.first_name, Contact.organization_id)).all())
         assert people["Ada"] == people["Charles"] == engines.id and people["Nina"] == navy.id
         assert people["Grace"] not in known
+
+
+def test_people_repeated_in_the_next_chunk_match_while_it_is_being_written(
+    db: Database, tenant: Tenant, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On PostgreSQL chunk n + 1 is matched while chunk n is still being written: someone created,
+    or given an address, by the chunk in flight is found all the same (here every write waits long
+    enough for the next chunk to be matched first)."""
+    original = PeopleWrites.apply
+
+    def slow_apply(self: PeopleWrites, connection: Connection, tally: Tally) -> None:
+        time.sleep(0.3)
+        original(self, connection, tally)
+
+    monkeypatch.setattr(PeopleWrites, "apply", slow_apply)
+    monkeypatch.setattr(pipeline, "ANALYZE_FIRST", 2)  # statistics refreshed between chunks too
+    with db.session() as session:
+        known = factories.make_contact(session, tenant.workspace, email="kim@known.io").id
+    header = ["First Name", "Last Name", "Email", "Email 2", "Phone"]
+    rows = [
+        ["Ann", "One", "ann@acme.io", "", ""],
+        ["Kim", "Known", "kim@known.io", "kim@home.example", ""],  # gives Kim a second address
+        ["Phil", "Lip", "", "", "+1 415 555 0100"],  # no address: known by the phone
+        ["Ann", "One", "ann@acme.io", "", ""],
+        ["Kim", "", "kim@home.example", "", ""],  # her address from the chunk in flight
+        ["Phil", "Lip", "", "", "(415) 555-0100"],
+    ]
+    path = write_csv(tmp_path / "people.csv", rows, header)
+    summary = import_file(db, tenant.workspace.id, path, ImportOptions(chunk_rows=3, default_region="US"))
+    assert (summary.created, summary.duplicates_in_file) == (2, 3)
+    assert count(db, Contact) == 3
+    with db.session() as session:
+        owners = dict(session.execute(select(ContactEmail.email, ContactEmail.contact_id)).all())
+        phones = session.scalars(select(Contact.phones).where(Contact.first_name == "Phil")).all()
+    assert owners["kim@home.example"] == owners["kim@known.io"] == known
+    assert phones == [["+14155550100"]]
 
 
 def test_imported_people_get_a_place_in_the_queue(db: Database, tenant: Tenant, tmp_path: Path) -> None:

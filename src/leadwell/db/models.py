@@ -281,10 +281,14 @@ class DuplicateCandidate(Base):
 
 
 class ContactEmail(Base):
+    """One of a contact's addresses; an address belongs to one contact per workspace.
+    ``workspace_id`` is copied from the contact for that unique index, without a foreign key, as in
+    ``fits``: the contact's cascade removes the row."""
+
     __tablename__ = "contact_emails"
     __table_args__ = (UniqueConstraint("workspace_id", "email"),)
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    workspace_id: Mapped[int] = mapped_column(BigId)
     contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), index=True)
     email: Mapped[str] = mapped_column(String(320))
     position: Mapped[int] = mapped_column(default=0)

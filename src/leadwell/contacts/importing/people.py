@@ -16,11 +16,13 @@ from leadwell.contacts.importing.writer import (
     EMAILS,
     ENGAGEMENTS,
     SCALARS,
+    BulkRows,
     Tally,
-    _new_ids,
+    bulk_rows,
     existing_contacts,
     identity_key,
-    raw_insert,
+    reserve_ids,
+    write_bulk,
 )
 from leadwell.db.types import utcnow
 from leadwell.scoring.decay import ZERO_RANK
@@ -59,23 +61,69 @@ def absorb(target: dict[str, Any], extra: dict[str, Any]) -> bool:
     return changed
 
 
+@dataclass
+class PeopleWrites:
+    """What one chunk writes for its people: new contacts (ids reserved) with their addresses and
+    places in the call queue, and the known people to fill in."""
+
+    writer: PeopleWriter
+    contacts: BulkRows
+    emails: BulkRows
+    places: BulkRows
+    known: list[Person]
+
+    def apply(self, connection: Connection, tally: Tally) -> None:
+        for bulk in (self.contacts, self.emails, self.places):
+            write_bulk(connection, bulk)
+        self.writer.fill_in(connection, self.known, tally)
+
+
 class PeopleWriter:
-    """Matches and writes the people of each chunk for one import."""
+    """Matches and writes the people of each chunk for one import.
+
+    A chunk is planned (matched, ids reserved, rows built) before it is written, and the next chunk
+    may be planned while this one is still being written on another connection. So the writer
+    remembers who the last planned chunk's addresses and identity keys belong to: once that chunk
+    commits, the database says the same, and until then the database cannot say it yet."""
 
     def __init__(self, workspace_id: int, import_id: int | None, list_name: str) -> None:
         self.workspace_id = workspace_id
         self.import_id = import_id
         self.list_name = list_name
+        self.in_flight_emails: dict[str, int] = {}
+        self.in_flight_keys: dict[str, int] = {}
 
-    def write(
+    def plan(
         self, connection: Connection, rows: Sequence[CleanRow], org_ids: list[int | None], tally: Tally
-    ) -> list[Issue]:
-        """Write a chunk; returns warnings about emails that already belong to someone else."""
+    ) -> tuple[list[Issue], PeopleWrites]:
+        """Match a chunk's people and build its writes; the warnings are about emails that already
+        belong to someone else. ``connection`` only reads (and reserves ids)."""
         people, owners = self._group(connection, rows, org_ids, tally)
         issues = self._drop_taken_emails(people, owners)
-        self._insert(connection, [p for p in people if p.existing_id is None], tally)
-        self._update(connection, [p for p in people if p.existing_id is not None], tally)
-        return issues
+        known = [p for p in people if p.existing_id is not None]
+        new = [p for p in people if p.existing_id is None]
+        contacts, ids, emails, places = self._new_people(connection, new, tally)
+        tally.touched.update(p.existing_id for p in known if p.existing_id is not None)
+        # Once written, every address a person of this chunk kept is theirs, and a new person
+        # without one is known by their identity key.
+        self.in_flight_emails = {row["email"]: row["contact_id"] for row in emails}
+        for person in known:
+            assert person.existing_id is not None
+            self.in_flight_emails.update((email, person.existing_id) for email in person.contact["emails"])
+        self.in_flight_keys = {
+            row["identity_key"]: contact_id
+            for row, contact_id in zip(contacts, ids, strict=True)
+            if row["identity_key"]
+        }
+        dialect = connection.dialect.name
+        writes = PeopleWrites(
+            self,
+            bulk_rows(dialect, CONTACTS, contacts, ids),
+            bulk_rows(dialect, EMAILS, emails),
+            bulk_rows(dialect, ENGAGEMENTS, places),
+            known,
+        )
+        return issues, writes
 
     def _group(
         self, connection: Connection, rows: Sequence[CleanRow], org_ids: list[int | None], tally: Tally
@@ -87,6 +135,9 @@ class PeopleWriter:
         ]
         emails = [email for row in rows for email in row.contact.get("emails") or []]
         by_email, by_key = existing_contacts(connection, self.workspace_id, emails, [k for k in keys if k])
+        flying_emails, flying_keys = self.in_flight_emails, self.in_flight_keys
+        by_email.update((email, flying_emails[email]) for email in emails if email in flying_emails)
+        by_key.update((key, flying_keys[key]) for key in keys if key and key in flying_keys)
         people: list[Person] = []
         pending: dict[str, Person] = {}
         for row, org, key in zip(rows, org_ids, keys, strict=True):
@@ -166,10 +217,13 @@ class PeopleWriter:
             "updated_at": now,
         }
 
-    def _insert(self, connection: Connection, people: list[Person], tally: Tally) -> None:
+    def _new_people(
+        self, connection: Connection, people: list[Person], tally: Tally
+    ) -> tuple[list[dict[str, Any]], list[int], list[dict[str, Any]], list[dict[str, Any]]]:
+        """New people's contact rows, their reserved ids, their addresses and their queue places."""
         now = utcnow()
         rows = [self._row(person, now) for person in people]
-        ids = _new_ids(connection, CONTACTS, rows)
+        ids = reserve_ids(connection, CONTACTS, len(rows))
         email_rows = [
             {
                 "workspace_id": self.workspace_id,
@@ -180,9 +234,8 @@ class PeopleWriter:
             for person, contact_id in zip(people, ids, strict=True)
             for position, email in enumerate(person.contact.get("emails") or [])
         ]
-        raw_insert(connection, EMAILS, email_rows)
-        # Each new person's place in the call queue, committed with the person: written here, in
-        # one COPY, it costs a fraction of finding the people without one afterwards.
+        # Each new person's place in the call queue, committed with the person: written with
+        # them, by the same bulk insert, it costs a fraction of finding the people without one afterwards.
         places = [
             {
                 "contact_id": contact_id,
@@ -195,12 +248,12 @@ class PeopleWriter:
             }
             for row, contact_id in zip(rows, ids, strict=True)
         ]
-        raw_insert(connection, ENGAGEMENTS, places)
         tally.created += len(ids)
         tally.touched.update(ids)
         tally.placed.update(ids)
+        return rows, ids, email_rows, places
 
-    def _update(self, connection: Connection, people: list[Person], tally: Tally) -> None:
+    def fill_in(self, connection: Connection, people: list[Person], tally: Tally) -> None:
         """Fill in known people: empty fields and new emails, phones, tags and custom fields only."""
         if not people:
             return
@@ -241,7 +294,6 @@ class PeopleWriter:
                 tally.updated += 1
             else:
                 tally.unchanged += 1
-            tally.touched.add(contact_id)
         self._apply(connection, changes, new_emails)
 
     def _emails_of(self, connection: Connection, contact_ids: list[int]) -> dict[int, list[str]]:

@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Connection, Table, bindparam, delete, false, func, select, update
+from sqlalchemy import JSON, Connection, Table, bindparam, cast, delete, false, func, select, update
+from sqlalchemy.dialects.postgresql import REGCLASS
 
 from leadwell.contacts.dedupe_sql import in_values
 from leadwell.contacts.importing.cleaning import CleanRow
@@ -59,27 +60,30 @@ def identity_key(contact: dict[str, Any], organization_id: int | None) -> str | 
     return None
 
 
-def _new_ids(connection: Connection, table: Table, rows: list[dict[str, Any]]) -> list[int]:
-    """Insert ``rows`` with a plain executemany and return their ids, in order.
+def reserve_ids(connection: Connection, table: Table, count: int) -> list[int]:
+    """Ids for ``count`` new rows of ``table``, in order, for :func:`bulk_rows` to insert later.
 
-    Ids are reserved first, because INSERT … RETURNING of many rows is slow on both databases: SQLite
-    runs it one row at a time to keep the order, and psycopg parses thousands of placeholders. On
-    PostgreSQL the sequence hands them out; on SQLite, once this transaction holds the write lock (the
-    no-op write takes it), nobody else can insert, so the next ids are simply the ones after the
-    largest, exactly what SQLite itself would have chosen.
+    Ids are reserved rather than returned by the insert, because INSERT … RETURNING of many rows is
+    slow on both databases: SQLite runs it one row at a time to keep the order, and psycopg parses
+    thousands of placeholders. On PostgreSQL the sequence hands them out, on any connection (a
+    sequence is not transactional, so a chunk planned on one connection may be written on another).
+    On SQLite, once this transaction holds the write lock (the no-op write takes it), nobody else can
+    insert, so the next ids are simply the ones after the largest, exactly what SQLite itself would
+    have chosen: the rows must then be inserted in the same transaction.
     """
-    if not rows:
+    if not count:
         return []
     if connection.dialect.name == "postgresql":
-        sequence = func.pg_get_serial_sequence(table.name, "id")
-        draw = select(func.nextval(sequence)).select_from(func.generate_series(1, len(rows)))
-        ids = list(connection.execute(draw).scalars())
-    else:
-        connection.execute(delete(table).where(false()))
-        start = (connection.execute(select(func.max(table.c.id))).scalar() or 0) + 1
-        ids = list(range(start, start + len(rows)))
-    raw_insert(connection, table, rows, ids)
-    return ids
+        # The sequence's name is looked up once (a sub-select), not for every id: that look-up cost
+        # nine tenths of the draw. One array comes back rather than a row per id.
+        sequence = select(func.pg_get_serial_sequence(table.name, "id")).scalar_subquery()
+        draw = select(func.array_agg(func.nextval(cast(sequence, REGCLASS)))).select_from(
+            func.generate_series(1, count)
+        )
+        return sorted(connection.execute(draw).scalar_one())
+    connection.execute(delete(table).where(false()))
+    start = (connection.execute(select(func.max(table.c.id))).scalar() or 0) + 1
+    return list(range(start, start + count))
 
 
 def _sqlite_time(value: datetime) -> str:
@@ -95,22 +99,30 @@ def _json_text(item: Any) -> str | None:
     return json.dumps(item)
 
 
-def raw_insert(
-    connection: Connection, table: Table, rows: list[dict[str, Any]], ids: list[int] | None = None
-) -> None:
-    """Insert many rows straight through the driver: COPY on PostgreSQL, executemany on SQLite.
+@dataclass(frozen=True)
+class BulkRows:
+    """Rows converted for the driver, column values in ``names`` order, ready for :func:`write_bulk`."""
+
+    table: Table
+    names: list[str]
+    tuples: list[tuple[Any, ...]]
+
+
+def bulk_rows(
+    dialect: str, table: Table, rows: list[dict[str, Any]], ids: list[int] | None = None
+) -> BulkRows:
+    """Convert ``rows`` once, the way the column types would: JSON to text, times to UTC (naive text
+    on SQLite). With ``ids``, they fill the ``id`` column.
 
     At a million rows SQLAlchemy's per-row parameter processing costs more than the database's own
-    work, so values are converted here once, the way the column types would: JSON to text, times to
-    UTC (naive text on SQLite). With ``ids``, they fill the ``id`` column. Runs inside
-    ``connection``'s transaction.
+    work; doing it here also lets an import convert one chunk while another is being written.
     """
     if not rows:
-        return
+        return BulkRows(table, [], [])
     names = list(rows[0])
     json_columns = {name for name in names if isinstance(table.c[name].type, JSON)}
     time_columns = {name for name in names if isinstance(table.c[name].type, UTCDateTime)}
-    postgres = connection.dialect.name == "postgresql"
+    postgres = dialect == "postgresql"
 
     # Column by column: a million rows make per-cell function calls the dominant cost.
     columns = [[row[name] for row in rows] for name in names]
@@ -126,20 +138,28 @@ def raw_insert(
                 None if item is None else seen.get(item) or seen.setdefault(item, _sqlite_time(item))
                 for item in columns[index]
             ]
-    tuples = list(zip(*columns, strict=True))
+    return BulkRows(table, names, list(zip(*columns, strict=True)))
+
+
+def write_bulk(connection: Connection, bulk: BulkRows) -> None:
+    """Insert converted rows straight through the driver: COPY on PostgreSQL, executemany on SQLite,
+    inside ``connection``'s transaction."""
+    if not bulk.tuples:
+        return
     driver = connection.connection.driver_connection
     assert driver is not None
-    column_list = ", ".join(f'"{name}"' for name in names)
-    if postgres:
+    column_list = ", ".join(f'"{name}"' for name in bulk.names)
+    if connection.dialect.name == "postgresql":
         with (
             driver.cursor() as cursor,
-            cursor.copy(f'COPY "{table.name}" ({column_list}) FROM STDIN') as copy,
+            cursor.copy(f'COPY "{bulk.table.name}" ({column_list}) FROM STDIN') as copy,
         ):
-            for item in tuples:
+            for item in bulk.tuples:
                 copy.write_row(item)
         return
-    marks = ", ".join("?" for _ in names)
-    driver.cursor().executemany(f'INSERT INTO "{table.name}" ({column_list}) VALUES ({marks})', tuples)
+    marks = ", ".join("?" for _ in bulk.names)
+    statement = f'INSERT INTO "{bulk.table.name}" ({column_list}) VALUES ({marks})'
+    driver.cursor().executemany(statement, bulk.tuples)
 
 
 class OrganizationResolver:
@@ -181,17 +201,25 @@ class OrganizationResolver:
     def _remember(self, org_id: int, values: Sequence[Any]) -> None:
         self.empty[org_id] = {name for name, value in zip(ORG_FILLABLE, values, strict=True) if value is None}
 
-    def resolve(self, connection: Connection, rows: Sequence[CleanRow], tally: Tally) -> list[int | None]:
-        """The organization id of each row (None when it has none)."""
+    def resolve(
+        self, connection: Connection, rows: Sequence[CleanRow], tally: Tally
+    ) -> tuple[list[int | None], OrganizationWrites]:
+        """The organization id of each row (None when it has none), and the writes that create the
+        new ones and fill in known ones, to apply before the people that refer to them.
+
+        The resolver remembers the new organizations at once, so the next chunk may be resolved
+        before these writes are committed."""
         wanted = [row.organization for row in rows]
         self._load(connection, [org for org in wanted if org])
         missing: dict[str, dict[str, Any]] = {}
         for org in wanted:
             if org and self._known(org) is None:
                 missing.setdefault(self._key(org), org)
-        self._create(connection, list(missing.values()), tally)
-        self._fill(connection, [org for org in wanted if org])
-        return [self._known(org) if org else None for org in wanted]
+        rows_to_create, ids = self._create(connection, list(missing.values()), tally)
+        fills = self._fill([org for org in wanted if org])
+        org_ids = [self._known(org) if org else None for org in wanted]
+        created = bulk_rows(connection.dialect.name, ORGS, rows_to_create, ids)
+        return org_ids, OrganizationWrites(created, fills)
 
     @staticmethod
     def _key(org: dict[str, Any]) -> str:
@@ -232,7 +260,9 @@ class OrganizationResolver:
                 self.by_name[name] = org_id
                 self._remember(org_id, values)
 
-    def _create(self, connection: Connection, orgs: list[dict[str, Any]], tally: Tally) -> None:
+    def _create(
+        self, connection: Connection, orgs: list[dict[str, Any]], tally: Tally
+    ) -> tuple[list[dict[str, Any]], list[int]]:
         now = utcnow()
         rows = [
             {
@@ -250,16 +280,19 @@ class OrganizationResolver:
             }
             for o in orgs
         ]
-        for org, new_id in zip(orgs, _new_ids(connection, ORGS, rows), strict=True):
+        ids = reserve_ids(connection, ORGS, len(rows))
+        for org, new_id in zip(orgs, ids, strict=True):
             self._remember(new_id, [org.get(name) for name in ORG_FILLABLE])
             if org.get("domain"):
                 self.by_domain[org["domain"]] = new_id
             else:
                 self.by_name[org["name"].lower()] = new_id
         tally.organizations_created += len(rows)
+        return rows, ids
 
-    def _fill(self, connection: Connection, orgs: list[dict[str, Any]]) -> None:
-        """Fill an existing organization's empty size, industry or country from the file; never overwrite."""
+    def _fill(self, orgs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Parameters that fill an existing organization's empty size, industry or country from the
+        file; never overwrite."""
         updates: dict[int, dict[str, Any]] = {}
         for org in orgs:
             org_id = self._known(org)
@@ -268,20 +301,29 @@ class OrganizationResolver:
             if org_id is not None and given:
                 updates[org_id] = {name: org.get(name) if name in given else None for name in ORG_FILLABLE}
                 empty -= given
-        if not updates:
+        return [
+            {"org_id": org_id, **{f"new_{key}": value for key, value in values.items()}}
+            for org_id, values in updates.items()
+        ]
+
+
+@dataclass
+class OrganizationWrites:
+    """What one chunk writes to organizations: new rows with their reserved ids, and fills."""
+
+    created: BulkRows
+    fills: list[dict[str, Any]]
+
+    def apply(self, connection: Connection) -> None:
+        write_bulk(connection, self.created)
+        if not self.fills:
             return
         statement = (
             update(ORGS)
             .where(ORGS.c.id == bindparam("org_id"))
             .values({name: func.coalesce(ORGS.c[name], bindparam(f"new_{name}")) for name in ORG_FILLABLE})
         )
-        connection.execute(
-            statement,
-            [
-                {"org_id": org_id, **{f"new_{k}": v for k, v in values.items()}}
-                for org_id, values in updates.items()
-            ],
-        )
+        connection.execute(statement, self.fills)
 
 
 def existing_contacts(
