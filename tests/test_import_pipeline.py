@@ -164,6 +164,43 @@ def test_an_interrupted_import_resumes_and_completes(db: Database, tenant: Tenan
         assert session.scalars(select(Import.status)).all() == ["done"]
 
 
+def test_a_failed_import_with_companies_resumes_without_duplicating_them(
+    db: Database, tenant: Tenant, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On PostgreSQL a chunk's organizations commit just before its people, so a failure while
+    writing the people leaves organizations nobody works for yet: the next run finds and uses them."""
+    rows = [
+        [f"P{i}", f"L{i}", f"p{i}@firm{i // 2}.example", "", f"Firm {i // 2}", f"firm{i // 2}.example"]
+        + ["", "", ""]
+        for i in range(2000)
+    ]
+    path = write_csv(tmp_path / "firms.csv", rows)
+    original, calls = PeopleWrites.apply, []
+
+    def third_fails(self: PeopleWrites, connection: Connection, tally: Tally) -> None:
+        calls.append(1)
+        if len(calls) == 3:
+            raise RuntimeError("server went away")
+        original(self, connection, tally)
+
+    monkeypatch.setattr(PeopleWrites, "apply", third_fails)
+    options = ImportOptions(chunk_rows=400)
+    with pytest.raises(RuntimeError, match="server went away"):
+        import_file(db, tenant.workspace.id, path, options)
+    assert count(db, Contact) == 800
+    apart = db.engine.dialect.name == "postgresql"
+    # The third chunk's 200 firms, and the fourth's, planned while the third was being written.
+    assert count(db, Organization) == (800 if apart else 400)
+    monkeypatch.setattr(PeopleWrites, "apply", original)
+    import_file(db, tenant.workspace.id, path, options)
+    assert count(db, Contact) == 2000 and count(db, Organization) == 1000
+    with db.session() as session:
+        people_per_firm = set(
+            session.scalars(select(func.count()).select_from(Contact).group_by(Contact.organization_id))
+        )
+    assert people_per_firm == {2}  # nobody without a firm, no firm twice
+
+
 def test_dry_run_stores_nothing(db: Database, tenant: Tenant, tmp_path: Path) -> None:
     summary = import_file(
         db, tenant.workspace.id, write_csv(tmp_path / "p.csv", ROWS), ImportOptions(dry_run=True)

@@ -321,8 +321,10 @@ class ChunkWrite:
     issue_rows: list[dict[str, Any]]
     last_line: int
 
-    def apply(self, connection: Connection, tally: Tally) -> None:
-        self.organizations.apply(connection)  # before the people that refer to them
+    def apply(self, connection: Connection, tally: Tally, organizations: bool = True) -> None:
+        """Write the chunk; without ``organizations`` when those were written (and committed) apart."""
+        if organizations:
+            self.organizations.apply(connection)  # before the people that refer to them
         self.people.apply(connection, tally)
         if self.issue_rows:
             connection.execute(insert(ImportIssue), self.issue_rows)
@@ -400,16 +402,23 @@ def _run_overlapped(
     read the whole address table instead of its index (40 ms a chunk at a million rows, growing).
     """
 
-    def write(chunk: ChunkWrite) -> None:
+    def write_organizations(chunk: ChunkWrite) -> None:
+        with run.db.engine.begin() as connection:
+            _tune_for_bulk(connection)
+            chunk.organizations.apply(connection)
+
+    def write(chunk: ChunkWrite, organizations: Future[None]) -> None:
+        organizations.result()  # committed, so the people's foreign keys find them
         with run.db.session() as session:
             connection = session.connection()
             _tune_for_bulk(connection)
-            chunk.apply(connection, tally)
+            chunk.apply(connection, tally, organizations=False)
             _mark_progress(session, import_id, chunk.last_line)
 
     with (
         run.db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as reader,
         ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-writer") as writer,
+        ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-organizations") as org_writer,
     ):
         planner.organizations.preload(reader)
         in_flight: Future[None] | None = None
@@ -421,9 +430,10 @@ def _run_overlapped(
                     analyzed_at = tally.created
                     reader.execute(ANALYZE_IMPORTED)
                 planned = planner.plan(reader, rows, last_line)
+                organizations = org_writer.submit(write_organizations, planned)
                 if in_flight is not None:
                     in_flight.result()
-                in_flight = writer.submit(write, planned)
+                in_flight = writer.submit(write, planned, organizations)
             if in_flight is not None:
                 in_flight.result()
         except BaseException:
