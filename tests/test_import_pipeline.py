@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import time
+from contextlib import ExitStack
 from datetime import timedelta
 from pathlib import Path
 
@@ -199,6 +200,18 @@ def test_a_failed_import_with_companies_resumes_without_duplicating_them(
             session.scalars(select(func.count()).select_from(Contact).group_by(Contact.organization_id))
         )
     assert people_per_firm == {2}  # nobody without a firm, no firm twice
+
+
+def test_import_settings_do_not_outlive_the_import(db: Database, tenant: Tenant, tmp_path: Path) -> None:
+    """SQLite's rarer checkpoints and PostgreSQL's asynchronous commits last only while importing:
+    every connection the pool hands out afterwards has the usual settings."""
+    import_file(db, tenant.workspace.id, write_csv(tmp_path / "p.csv", ROWS), ImportOptions(chunk_rows=2))
+    sqlite = db.engine.dialect.name == "sqlite"
+    question = "PRAGMA wal_autocheckpoint" if sqlite else "SHOW synchronous_commit"
+    with ExitStack() as stack:
+        connections = [stack.enter_context(db.engine.connect()) for _ in range(db.engine.pool.size())]
+        answers = {connection.exec_driver_sql(question).scalar() for connection in connections}
+    assert answers == ({1000} if sqlite else {"on"})
 
 
 def test_dry_run_stores_nothing(db: Database, tenant: Tenant, tmp_path: Path) -> None:

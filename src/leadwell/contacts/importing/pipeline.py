@@ -42,6 +42,8 @@ HEARTBEAT_TIMEOUT = timedelta(minutes=2)
 FULL_SCAN_FROM = 50_000  # people touched by one import  # far longer than any chunk takes
 PREVIEW_ROWS = 10
 SQLITE_CACHE_KIB = 128 * 1024  # per connection; pages are only allocated as they are read
+SQLITE_IMPORT_CHECKPOINT_PAGES = 20_000  # about 80 MB of write-ahead log between checkpoints
+SQLITE_CHECKPOINT_PAGES = 1000  # SQLite's default
 ANALYZE_FIRST = 20_000  # new people; then again each time they double
 ANALYZE_IMPORTED = text("ANALYZE contacts, contact_emails, organizations")
 
@@ -367,17 +369,43 @@ def _run(run: Run, import_id: int, after: int) -> Tally:
         if run.db.engine.dialect.name == "postgresql":
             _run_overlapped(run, planner, chunks, collect, import_id, tally)
         else:
-            with run.db.session() as session:
-                planner.organizations.preload(session.connection())
-            for rows, last_line in chunks:
-                collect()
-                with run.db.session() as session:
-                    connection = session.connection()
-                    _tune_for_bulk(connection)
-                    planner.plan(connection, rows, last_line).apply(connection, tally)
-                    _mark_progress(session, import_id, last_line)
+            _run_on_one_connection(run, planner, chunks, collect, import_id, tally)
     _copy(tally, run.summary)
     return tally
+
+
+def _run_on_one_connection(
+    run: Run,
+    planner: Planner,
+    chunks: Iterator[tuple[list[CleanRow], int]],
+    collect: Callable[[], None],
+    import_id: int,
+    tally: Tally,
+) -> None:
+    """SQLite: each chunk planned and written in its own transaction, on one connection.
+
+    The connection checkpoints its write-ahead log every :data:`SQLITE_IMPORT_CHECKPOINT_PAGES`
+    instead of every 1,000 pages while it imports: each chunk rewrites many of the same index
+    pages, and a checkpoint copies only their last version (a million rows: 89.6 → 84.5 s)."""
+    with run.db.engine.connect() as connection:
+        _tune_for_bulk(connection)
+        connection.exec_driver_sql(f"PRAGMA wal_autocheckpoint = {SQLITE_IMPORT_CHECKPOINT_PAGES}")
+        try:
+            planner.organizations.preload(connection)
+            connection.commit()
+            for rows, last_line in chunks:
+                collect()
+                with connection.begin():
+                    planner.plan(connection, rows, last_line).apply(connection, tally)
+                    connection.execute(
+                        update(Import)
+                        .where(Import.id == import_id)
+                        .values(rows_done=last_line, heartbeat_at=utcnow())
+                    )
+        finally:
+            connection.rollback()
+            connection.exec_driver_sql(f"PRAGMA wal_autocheckpoint = {SQLITE_CHECKPOINT_PAGES}")
+            connection.commit()
 
 
 def _mark_progress(session: Session, import_id: int, last_line: int) -> None:
