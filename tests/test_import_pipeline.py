@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Connection, delete, func, select
+from sqlalchemy.pool import QueuePool
 from typer.testing import CliRunner
 
 from leadwell.cli import app
@@ -209,7 +210,9 @@ def test_import_settings_do_not_outlive_the_import(db: Database, tenant: Tenant,
     sqlite = db.engine.dialect.name == "sqlite"
     question = "PRAGMA wal_autocheckpoint" if sqlite else "SHOW synchronous_commit"
     with ExitStack() as stack:
-        connections = [stack.enter_context(db.engine.connect()) for _ in range(db.engine.pool.size())]
+        pool = db.engine.pool
+        assert isinstance(pool, QueuePool)
+        connections = [stack.enter_context(db.engine.connect()) for _ in range(pool.size())]
         answers = {connection.exec_driver_sql(question).scalar() for connection in connections}
     assert answers == ({1000} if sqlite else {"on"})
 
