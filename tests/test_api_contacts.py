@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from leadwell.db.models import Contact, Event
+from leadwell.db.models import Contact, EngagementCap, Event
 from leadwell.db.session import Database
 from tests.conftest import Tenant
 
@@ -55,10 +55,16 @@ def test_get_patch_delete_round_trip(client: TestClient, tenant: Tenant, db: Dat
             select(Event.properties).where(Event.type == "stage_changed").order_by(Event.id)
         )
         assert [m["to"] for m in moves] == ["lead", "sql"]
+    create(client, tenant, first_name="Bea", emails=["bea@example.com"])
+    with db.session() as session:  # cap totals of both, which no foreign key ties to the contact
+        ids = dict(session.execute(select(Contact.first_name, Contact.id)).all())
+        session.add_all(EngagementCap(contact_id=ids[name], rule="read", scope="2026") for name in ids)
     assert client.delete(url, headers=tenant.headers).status_code == 204
     assert client.get(url, headers=tenant.headers).status_code == 404
     with db.session() as session:
-        assert session.scalar(select(func.count()).select_from(Event)) == 0
+        left = select(func.count()).select_from(Event).where(Event.contact_id == ids["Ada"])
+        assert session.scalar(left) == 0
+        assert session.scalars(select(EngagementCap.contact_id)).all() == [ids["Bea"]]
 
 
 def test_email_belongs_to_one_contact(client: TestClient, tenant: Tenant) -> None:
