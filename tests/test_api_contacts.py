@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from leadwell.db.models import Contact, EngagementCap, Event
+from leadwell.db.models import Contact, EngagementCap, Event, Fit
 from leadwell.db.session import Database
 from tests.conftest import Tenant
 
@@ -56,15 +56,20 @@ def test_get_patch_delete_round_trip(client: TestClient, tenant: Tenant, db: Dat
         )
         assert [m["to"] for m in moves] == ["lead", "sql"]
     create(client, tenant, first_name="Bea", emails=["bea@example.com"])
-    with db.session() as session:  # cap totals of both, which no foreign key ties to the contact
+    with db.session() as session:  # cap totals and fits of both, which no foreign key ties to them
         ids = dict(session.execute(select(Contact.first_name, Contact.id)).all())
         session.add_all(EngagementCap(contact_id=ids[name], rule="read", scope="2026") for name in ids)
+        session.add_all(
+            Fit(contact_id=i, icp_id=1, workspace_id=tenant.workspace.id, version=1, score=50, grade="C",
+                qualified_out=False) for i in ids.values()
+        )  # fmt: skip
     assert client.delete(url, headers=tenant.headers).status_code == 204
     assert client.get(url, headers=tenant.headers).status_code == 404
     with db.session() as session:
         left = select(func.count()).select_from(Event).where(Event.contact_id == ids["Ada"])
         assert session.scalar(left) == 0
         assert session.scalars(select(EngagementCap.contact_id)).all() == [ids["Bea"]]
+        assert session.scalars(select(Fit.contact_id)).all() == [ids["Bea"]]
 
 
 def test_email_belongs_to_one_contact(client: TestClient, tenant: Tenant) -> None:

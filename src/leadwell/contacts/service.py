@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from leadwell.contacts import fields as clean
 from leadwell.contacts.schemas import ContactCreate, ContactFields, ContactUpdate
-from leadwell.db.models import Contact, ContactEmail, EngagementCap, Event, Membership, Organization
+from leadwell.db.models import Contact, ContactEmail, EngagementCap, Event, Fit, Membership, Organization
 from leadwell.db.types import utcnow
 from leadwell.errors import Conflict, InvalidInput, NotFound
 from leadwell.icp.regrade import regrade_contacts
@@ -173,8 +173,9 @@ def delete_contact(session: Session, workspace_id: int, contact_id: int) -> None
     """Erase a contact and its events (a person's right to be forgotten outranks the log)."""
     contact = get_contact(session, workspace_id, contact_id)
     session.execute(delete(Event).where(Event.contact_id == contact.id))
-    # Cap totals have no foreign key to cascade along (see EngagementCap).
+    # Cap totals and fits have no foreign key to cascade along (see their models).
     session.execute(delete(EngagementCap).where(EngagementCap.contact_id == contact.id))
+    session.execute(delete(Fit).where(Fit.contact_id == contact.id))
     session.delete(contact)
     session.flush()
 

@@ -407,8 +407,9 @@ class Fit(Base):
     """A contact's fit to a profile, as graded with ``version`` of it. ``reasons`` holds state and
     value per criterion of that version, flat (see leadwell.icp.reasons); ``unknown`` the fields whose
     criteria could not be decided. ``workspace_id`` is copied from the contact for the per-workspace
-    indexes, without a foreign key: the contact's and the profile's cascades already remove the row,
-    and a third check on every insert would cost a million trigger runs per full grading.
+    indexes. No column carries a foreign key: a full grading writes a million rows, and the checks
+    were a large share of that write on PostgreSQL. Profiles are never deleted; erasing a contact
+    deletes its fits (:func:`leadwell.contacts.service.delete_contact`).
     ``graded_at`` is when the fit last changed: grading again with the same outcome writes nothing."""
 
     __tablename__ = "fits"
@@ -416,8 +417,8 @@ class Fit(Base):
         Index("ix_fits_workspace_grade", "workspace_id", "icp_id", "grade"),
         Index("ix_fits_workspace_score", "workspace_id", "icp_id", "score"),
     )
-    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True)
-    icp_id: Mapped[int] = mapped_column(ForeignKey("icps.id", ondelete="CASCADE"), primary_key=True)
+    contact_id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    icp_id: Mapped[int] = mapped_column(BigId, primary_key=True)
     workspace_id: Mapped[int] = mapped_column(BigId)
     version: Mapped[int]
     score: Mapped[int]
