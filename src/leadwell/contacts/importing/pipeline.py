@@ -367,26 +367,23 @@ def _run(run: Run, import_id: int, after: int) -> Tally:
 
     with young_collections_only() as collect, run.chunks(after) as chunks:
         if run.db.engine.dialect.name == "postgresql":
-            _run_overlapped(run, planner, chunks, collect, import_id, tally)
+            _run_overlapped(run, planner, chunks, collect)
         else:
-            _run_on_one_connection(run, planner, chunks, collect, import_id, tally)
+            _run_on_one_connection(run, planner, chunks, collect)
     _copy(tally, run.summary)
     return tally
 
 
 def _run_on_one_connection(
-    run: Run,
-    planner: Planner,
-    chunks: Iterator[tuple[list[CleanRow], int]],
-    collect: Callable[[], None],
-    import_id: int,
-    tally: Tally,
+    run: Run, planner: Planner, chunks: Iterator[tuple[list[CleanRow], int]], collect: Callable[[], None]
 ) -> None:
     """SQLite: each chunk planned and written in its own transaction, on one connection.
 
     The connection checkpoints its write-ahead log every :data:`SQLITE_IMPORT_CHECKPOINT_PAGES`
     instead of every 1,000 pages while it imports: each chunk rewrites many of the same index
     pages, and a checkpoint copies only their last version (a million rows: 89.6 → 84.5 s)."""
+    tally, import_id = planner.tally, planner.import_id
+    assert import_id is not None  # a dry run never writes chunk by chunk
     with run.db.engine.connect() as connection:
         _tune_for_bulk(connection)
         connection.exec_driver_sql(f"PRAGMA wal_autocheckpoint = {SQLITE_IMPORT_CHECKPOINT_PAGES}")
@@ -397,30 +394,21 @@ def _run_on_one_connection(
                 collect()
                 with connection.begin():
                     planner.plan(connection, rows, last_line).apply(connection, tally)
-                    connection.execute(
-                        update(Import)
-                        .where(Import.id == import_id)
-                        .values(rows_done=last_line, heartbeat_at=utcnow())
-                    )
+                    _mark_progress(connection, import_id, last_line)
         finally:
             connection.rollback()
             connection.exec_driver_sql(f"PRAGMA wal_autocheckpoint = {SQLITE_CHECKPOINT_PAGES}")
             connection.commit()
 
 
-def _mark_progress(session: Session, import_id: int, last_line: int) -> None:
-    record = session.get(Import, import_id)
-    assert record is not None
-    record.rows_done, record.heartbeat_at = last_line, utcnow()
+def _mark_progress(connection: Connection, import_id: int, last_line: int) -> None:
+    """The import's progress mark, in the transaction of the chunk it covers."""
+    mark = update(Import).where(Import.id == import_id).values(rows_done=last_line, heartbeat_at=utcnow())
+    connection.execute(mark)
 
 
 def _run_overlapped(
-    run: Run,
-    planner: Planner,
-    chunks: Iterator[tuple[list[CleanRow], int]],
-    collect: Callable[[], None],
-    import_id: int,
-    tally: Tally,
+    run: Run, planner: Planner, chunks: Iterator[tuple[list[CleanRow], int]], collect: Callable[[], None]
 ) -> None:
     """Plan chunk n + 1 here while a thread writes chunk n; at most one chunk is in flight, so the
     planner's memory of the last planned chunk covers everything the database cannot show yet.
@@ -429,6 +417,8 @@ def _run_overlapped(
     planned with the statistics of a table a tenth of its size, each chunk's look-ups by address
     read the whole address table instead of its index (40 ms a chunk at a million rows, growing).
     """
+    tally, import_id = planner.tally, planner.import_id
+    assert import_id is not None  # a dry run never writes chunk by chunk
 
     def write_organizations(chunk: ChunkWrite) -> None:
         with run.db.engine.begin() as connection:
@@ -441,7 +431,7 @@ def _run_overlapped(
             connection = session.connection()
             _tune_for_bulk(connection)
             chunk.apply(connection, tally, organizations=False)
-            _mark_progress(session, import_id, chunk.last_line)
+            _mark_progress(connection, import_id, chunk.last_line)
 
     with (
         run.db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as reader,

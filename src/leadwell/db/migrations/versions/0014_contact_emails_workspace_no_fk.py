@@ -11,10 +11,6 @@ every inserted address only cost time (PostgreSQL: a quarter of writing 200,000 
 
 from __future__ import annotations
 
-import warnings
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 from alembic import op
 
 revision = "0014"
@@ -25,22 +21,13 @@ depends_on = None
 NAME = "fk_contact_emails_workspace_id_workspaces"
 
 
-@contextmanager
-def _quiet_reflection() -> Iterator[None]:
-    # Copying the table on SQLite reflects the tables it refers to, and SQLAlchemy cannot reflect
-    # the organizations' lower(name) index (it warns and skips it; the index itself is untouched).
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", "Skipped unsupported reflection of expression-based index")
-        yield
-
-
 def upgrade() -> None:
     # On SQLite the table is copied (batch mode); nothing refers to contact_emails, so dropping the
     # old copy cascades to nothing.
-    with _quiet_reflection(), op.batch_alter_table("contact_emails", schema=None) as batch_op:
+    with op.batch_alter_table("contact_emails", schema=None) as batch_op:
         batch_op.drop_constraint(NAME, type_="foreignkey")
 
 
 def downgrade() -> None:
-    with _quiet_reflection(), op.batch_alter_table("contact_emails", schema=None) as batch_op:
+    with op.batch_alter_table("contact_emails", schema=None) as batch_op:
         batch_op.create_foreign_key(NAME, "workspaces", ["workspace_id"], ["id"], ondelete="CASCADE")

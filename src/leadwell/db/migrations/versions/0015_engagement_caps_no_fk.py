@@ -11,10 +11,6 @@ half). Erasing a contact now deletes its cap totals itself (leadwell.contacts.se
 
 from __future__ import annotations
 
-import warnings
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 from alembic import op
 
 revision = "0015"
@@ -25,26 +21,17 @@ depends_on = None
 NAME = "fk_engagement_caps_contact_id_contacts"
 
 
-@contextmanager
-def _quiet_reflection() -> Iterator[None]:
-    # Copying the table on SQLite reflects the tables it refers to, and SQLAlchemy cannot reflect
-    # the organizations' lower(name) index (it warns and skips it; the index itself is untouched).
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", "Skipped unsupported reflection of expression-based index")
-        yield
-
-
 def upgrade() -> None:
     # Orphans would only come from a contact deleted outside the application; none are expected,
     # and a cap total nobody reads is harmless, but leave none behind.
     op.execute("DELETE FROM engagement_caps WHERE contact_id NOT IN (SELECT id FROM contacts)")
     # On SQLite the table is copied (batch mode); nothing refers to engagement_caps, so dropping
     # the old copy cascades to nothing.
-    with _quiet_reflection(), op.batch_alter_table("engagement_caps", schema=None) as batch_op:
+    with op.batch_alter_table("engagement_caps", schema=None) as batch_op:
         batch_op.drop_constraint(NAME, type_="foreignkey")
 
 
 def downgrade() -> None:
     op.execute("DELETE FROM engagement_caps WHERE contact_id NOT IN (SELECT id FROM contacts)")
-    with _quiet_reflection(), op.batch_alter_table("engagement_caps", schema=None) as batch_op:
+    with op.batch_alter_table("engagement_caps", schema=None) as batch_op:
         batch_op.create_foreign_key(NAME, "contacts", ["contact_id"], ["id"], ondelete="CASCADE")

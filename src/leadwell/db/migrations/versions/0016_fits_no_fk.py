@@ -11,10 +11,6 @@ fits itself (leadwell.contacts.service), as it does its cap totals.
 
 from __future__ import annotations
 
-import warnings
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 from alembic import op
 
 revision = "0016"
@@ -28,15 +24,6 @@ KEYS = {
 }
 
 
-@contextmanager
-def _quiet_reflection() -> Iterator[None]:
-    # Copying the table on SQLite reflects the tables it refers to, and SQLAlchemy cannot reflect
-    # the organizations' lower(name) index (it warns and skips it; the index itself is untouched).
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", "Skipped unsupported reflection of expression-based index")
-        yield
-
-
 def _drop_orphans() -> None:
     op.execute("DELETE FROM fits WHERE contact_id NOT IN (SELECT id FROM contacts)")
     op.execute("DELETE FROM fits WHERE icp_id NOT IN (SELECT id FROM icps)")
@@ -46,13 +33,13 @@ def upgrade() -> None:
     _drop_orphans()
     # On SQLite the table is copied (batch mode); nothing refers to fits, so dropping the old copy
     # cascades to nothing.
-    with _quiet_reflection(), op.batch_alter_table("fits", schema=None) as batch_op:
+    with op.batch_alter_table("fits", schema=None) as batch_op:
         for name in KEYS:
             batch_op.drop_constraint(name, type_="foreignkey")
 
 
 def downgrade() -> None:
     _drop_orphans()
-    with _quiet_reflection(), op.batch_alter_table("fits", schema=None) as batch_op:
+    with op.batch_alter_table("fits", schema=None) as batch_op:
         for name, (table, column) in KEYS.items():
             batch_op.create_foreign_key(name, table, [column], ["id"], ondelete="CASCADE")
